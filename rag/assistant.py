@@ -1,0 +1,148 @@
+"""The Python face of the product: `from rag import Assistant`."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .answer import Answer, Quote
+from .documents import Document
+from .embeddings import Embedder, get_embedder
+from .errors import QuestionError
+from .extract import best_mention, question_type
+from .ingest import IngestReport, Progress, ingest_paths
+from .locking import WriteLock
+from .retrieve import HybridRetriever
+from .settings import Settings
+from .sparse import SparseCache
+from .spans import Span, abstain_reason, candidate_spans, pick_quotes, score_spans
+from .store import Store
+from .textnorm import TOKEN_RE, fold
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+ABSTAIN_TEXT = "The articles do not answer this question."
+
+
+class Assistant:
+    """Grounded question answering over an index of articles.
+
+    Assistant()                      the default index (./index), built from the
+                                     bundled articles on first use
+    Assistant(index_dir="other")     another index, empty until you ingest
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, settings: Optional[Settings] = None,
+                 bootstrap: Optional[bool] = None):
+        settings = settings or Settings()
+        if index_dir is not None:
+            settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+        self.settings = settings
+        self.store = Store(settings)
+        self.sparse = SparseCache(self.store, settings.index_dir)
+        self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval)
+        self.lock = WriteLock(settings.index_dir)
+        self._embedder: Optional[Embedder] = None
+        if bootstrap is None:
+            bootstrap = index_dir is None
+        if bootstrap and settings.bootstrap_dir and self.store.docs.count() == 0:
+            self.ingest([settings.bootstrap_dir])
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            e = self.settings.embedding
+            self._embedder = get_embedder(e.provider, e.model, e.device, e.batch_size)
+        return self._embedder
+
+    # -- articles -----------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], progress: Optional[Progress] = None) -> IngestReport:
+        with self.lock:
+            self.store.sweep_orphans()
+            report = ingest_paths(paths, self.store, self.embedder, self.settings, progress)
+        self.sparse.invalidate()
+        return report
+
+    def remove(self, doc_id: str) -> None:
+        with self.lock:
+            self.store.get_document(doc_id)  # raises DocumentNotFoundError
+            self.store.delete_document(doc_id)
+        self.sparse.invalidate()
+
+    def documents(self) -> list[dict]:
+        recs = self.store.document_records()
+        out = [{"doc_id": i, "title": r.get("title"), "source": r.get("source"),
+                "date": r.get("date"), "outlet": r.get("outlet"), "chunks": r.get("n_chunks"),
+                "chars": r.get("n_chars")} for i, r in recs.items()]
+        return sorted(out, key=lambda d: (d["date"] or "", d["doc_id"]))
+
+    def document(self, doc_id: str) -> Document:
+        return self.store.get_document(doc_id)
+
+    # -- questions ------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("The question must be text.")
+        q = " ".join(_CONTROL.sub(" ", question).split())
+        if not q:
+            raise QuestionError("The question is empty: type a question about the articles.")
+        limit = self.settings.answer.max_question_chars
+        if len(q) > limit:
+            raise QuestionError(
+                f"The question is {len(q):,} characters long; the limit is {limit:,} "
+                "(setting RAG_ANSWER__MAX_QUESTION_CHARS). Ask something shorter.")
+        if not TOKEN_RE.search(q):
+            raise QuestionError("The question has no words in it: type a question about the articles.")
+        return q
+
+    def ask(self, question: str, top_k: Optional[int] = None) -> Answer:
+        q = self.check_question(question)
+        self.embedder  # load the model (once) outside the timed part
+        t0 = time.perf_counter()
+        q_vec = self.embedder.embed([q])[0]
+        hits = self.retriever.retrieve(q, q_vec, top_k)
+        t1 = time.perf_counter()
+        answer = self._answer(q, q_vec, hits)
+        t2 = time.perf_counter()
+        answer.timings = {"retrieve_ms": round((t1 - t0) * 1000, 1),
+                          "answer_ms": round((t2 - t1) * 1000, 1),
+                          "total_ms": round((t2 - t0) * 1000, 1)}
+        return answer
+
+    def _answer(self, q: str, q_vec, hits) -> Answer:
+        s = self.settings.answer
+        sparse = self.sparse.get()
+        qtype = question_type(q)
+        spans = candidate_spans(hits)
+        ranked: list[Span] = []
+        if spans:
+            vecs = self.embedder.embed([sp.text for sp in spans])
+            ranked = score_spans(q, spans, q_vec, vecs, sparse.idf, qtype)
+        best = ranked[0] if ranked else None
+        reason = abstain_reason(best, s.min_coverage, s.min_similarity, unknown_key_terms(q, sparse.df))
+        chosen = ranked[:3] if reason else pick_quotes(ranked, s.max_quotes)
+        docs = self.store.get_documents(sp.doc_id for sp in chosen)
+        quotes = [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in chosen if sp.doc_id in docs]
+        if reason or not quotes:
+            return Answer(q, f"{ABSTAIN_TEXT} ({reason or 'no evidence'}.)", abstained=True, closest=quotes)
+        mention = best_mention(q, quotes[0].text, qtype, sparse.idf)
+        text = mention.text if mention else quotes[0].text
+        return Answer(q, text, quotes=quotes)
+
+
+def unknown_key_terms(question: str, df) -> list[str]:
+    """Capitalised words and numbers of the question that no article contains.
+
+    "How many doses went to Laos?" over articles that never say "Laos" cannot
+    be answered, however similar the rest of the question is.
+    """
+    from .textnorm import _norm_word
+
+    out = []
+    for i, m in enumerate(TOKEN_RE.finditer(question)):
+        raw = m.group()
+        is_key = raw[0].isdigit() or (i > 0 and raw[0].isupper())
+        if is_key and _norm_word(raw) not in df and fold(raw) not in ("i",):
+            out.append(raw)
+    return out

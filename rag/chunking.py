@@ -1,0 +1,93 @@
+"""Sentence-aware chunking with exact character offsets.
+
+Written here rather than taken from llama-index: its SentenceSplitter re-joins
+and strips whitespace and recovers offsets with ``str.find``, which goes wrong
+for repeated sentences. Every span below is a (start, end) into the document
+text, so ``text[start:end]`` is the chunk, always.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words after which a period does not end a sentence.
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "inc", "ltd", "co",
+    "jr", "sr", "gen", "gov", "sen", "rep", "u.s", "u.k", "e.g", "i.e", "approx",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "fig", "mt", "ft", "km", "mi", "lt", "col", "capt", "corp", "dept", "est",
+}
+
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets,
+# then whitespace. Newlines are always boundaries (paragraphs, headlines).
+_END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    seg_start = start
+    for m in _END_RE.finditer(text, start, end):
+        stop = m.end()
+        if m.group() != "\n":
+            word = re.search(r"([\w.]+)[.!?…]*[\"'”’)\]]*$", text[seg_start:stop])
+            w = word.group(1).rstrip(".").lower() if word else ""
+            # "U.S." / "Mr." / single initials ("J. Smith") do not end sentences,
+            # nor does a period followed by a lower-case word.
+            nxt = re.match(r"\s*(\S)", text[stop:end])
+            if w in _ABBREV or (len(w) == 1 and w.isalpha() and text[stop - 1] == "."):
+                continue
+            if nxt and nxt.group(1).islower():
+                continue
+        _add_trimmed(text, seg_start, stop, spans)
+        seg_start = stop
+    _add_trimmed(text, seg_start, end, spans)
+    return spans
+
+
+def _add_trimmed(text: str, s: int, e: int, out: list[tuple[int, int]]) -> None:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    if e > s:
+        out.append((s, e))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc_id}::{self.index}"
+
+
+def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int) -> list[Chunk]:
+    """Pack whole sentences into chunks of about `max_words`, with overlap.
+
+    A chunk never crosses a paragraph break (blank line) unless a paragraph is
+    a single short sentence, so chunks stay on one topic.
+    """
+    sents = split_sentences(text)
+    if not sents:
+        return []
+    words = [len(text[s:e].split()) for s, e in sents]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sents):
+        j, total = i, 0
+        while j < len(sents) and (j == i or total + words[j] <= max_words):
+            total += words[j]
+            j += 1
+        s, e = sents[i][0], sents[j - 1][1]
+        chunks.append(Chunk(doc_id, len(chunks), s, e, text[s:e]))
+        if j >= len(sents):
+            break
+        i = max(i + 1, j - overlap_sentences)
+    return chunks

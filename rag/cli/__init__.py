@@ -1,0 +1,32 @@
+"""The `rag` command. Each subcommand lives in its own small module.
+
+Domain errors become messages on stderr and exit codes here, at the edge.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from ..errors import RagError
+from . import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Grounded question answering over news articles.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in commands.REGISTRY:
+        register(sub)
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

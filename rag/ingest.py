@@ -1,0 +1,90 @@
+"""Ingest: files -> documents -> chunks with offsets -> vectors -> store.
+
+Incremental by content hash: a file whose bytes are unchanged is skipped; a
+changed file's old documents are replaced. Refusals are collected per file
+(or .jsonl line) and never stop the other files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .chunking import chunk_document
+from .documents import Document, sha256_bytes
+from .embeddings import Embedder
+from .errors import IngestError
+from .loaders import discover, load_file
+from .settings import Settings
+from .store import Store
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[IngestError] = field(default_factory=list)
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "skipped": self.skipped,
+                "refused": [{"source": e.source, "reason": e.reason} for e in self.refused],
+                "chunks": self.chunks}
+
+
+def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
+    """Keep readable ids; disambiguate when another source already uses one."""
+    rec = records.get(doc.doc_id)
+    if rec is None or rec.get("source_key") == source_key:
+        return doc.doc_id
+    return f"{doc.doc_id}-{sha256_bytes(source_key.encode())[:6]}"
+
+
+def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
+                 settings: Settings, progress: Optional[Progress] = None) -> IngestReport:
+    report = IngestReport()
+    files, refused = discover(paths, settings.ingest.extensions)
+    report.refused.extend(refused)
+    max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
+    records = store.document_records()
+    for n, path in enumerate(files, start=1):
+        if progress:
+            progress(n - 1, len(files), str(path))
+        try:
+            loaded = load_file(path, max_bytes)
+        except IngestError as e:
+            report.refused.append(e)
+            continue
+        report.refused.extend(loaded.refused)
+        source_key = str(path.resolve())
+        old = {i: r for i, r in records.items() if r.get("source_key") == source_key}
+        if old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
+            report.skipped.extend(sorted(old))
+            continue
+        for doc_id in old:
+            store.delete_document(doc_id)
+            records.pop(doc_id, None)
+        for doc in loaded.documents:
+            doc_id = _unique_id(doc, source_key, records)
+            if doc_id != doc.doc_id:
+                doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
+            chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
+                                    settings.chunking.overlap_sentences)
+            if not chunks:
+                report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
+                continue
+            vectors = embedder.embed([c.text for c in chunks])
+            store.add_document(doc, chunks, vectors, source_key)
+            records[doc.doc_id] = {"source_key": source_key, "sha256": doc.sha256}
+            (report.updated if doc.doc_id in old else report.added).append(doc.doc_id)
+            report.chunks += len(chunks)
+    if progress:
+        progress(len(files), len(files), "")
+    return report

@@ -1,0 +1,259 @@
+"""Load files into Documents: .txt, .md, .html/.htm, .jsonl.
+
+For .txt and .md the document text is exactly the decoded file, so every
+offset can be checked against the file on disk. HTML keeps visible text only.
+Every refusal is an IngestError naming the file (and line) and what to do.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .documents import Document, sha256_bytes, slugify
+from .errors import IngestError
+
+_DATE_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+# <outlet>-<YYYY-MM-DD>-<slug>.ext, e.g. vns-2025-11-10-mofa-congress.txt
+_NAME_RE = re.compile(r"^([a-z0-9]{2,12})-(\d{4}-\d{2}-\d{2})-(.+)$", re.I)
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    refused: list[IngestError] = field(default_factory=list)
+    sha256: str = ""
+
+
+def discover(paths: Iterable[str | Path], extensions: list[str]) -> tuple[list[Path], list[IngestError]]:
+    """Expand files and folders into the files to ingest, refusing bad paths."""
+    files: list[Path] = []
+    refused: list[IngestError] = []
+    exts = {e.lower() for e in extensions}
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.exists():
+            refused.append(IngestError(str(raw), "no such file or folder; check the path"))
+        elif p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in exts and not any(
+                    part.startswith(".") for part in f.relative_to(p).parts)
+            )
+            if not found:
+                refused.append(IngestError(str(p), f"folder has no {', '.join(sorted(exts))} files"))
+            files.extend(found)
+        elif p.suffix.lower() not in exts:
+            refused.append(IngestError(
+                str(p), f"unsupported file type {p.suffix or '(none)'}; "
+                f"use one of {', '.join(sorted(exts))}"))
+        else:
+            files.append(p)
+    # de-duplicate, keep order
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique, refused
+
+
+def read_text(path: Path, max_bytes: int) -> tuple[str, bytes]:
+    """Decode a text file strictly; refuse empty, binary, oversize or non-UTF-8 files."""
+    src = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise IngestError(src, f"file is {size / 1e6:.1f} MB, over the "
+                              f"{max_bytes / 1e6:.1f} MB limit (setting RAG_INGEST__MAX_FILE_MB)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise IngestError(src, f"cannot read file ({e.strerror}); check permissions") from None
+    if not data.strip():
+        raise IngestError(src, "file is empty; nothing to index")
+    if b"\x00" in data[:8192]:
+        raise IngestError(src, "looks like a binary file (NUL bytes), not text; "
+                          "convert it to .txt/.md/.html first")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise IngestError(src, f"not valid UTF-8 (byte {e.start}); re-save the file as UTF-8") from None
+    if not text.strip():
+        raise IngestError(src, "file has no text; nothing to index")
+    return text, data
+
+
+def _meta_from_name(path: Path) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(outlet, date, humanised slug) from names like vns-2025-11-10-some-slug."""
+    m = _NAME_RE.match(path.stem)
+    if not m:
+        d = _DATE_RE.search(path.stem)
+        return None, d.group(1) if d else None, None
+    return m.group(1).upper(), m.group(2), m.group(3).replace("-", " ").replace("_", " ")
+
+
+def _title_from_text(text: str, fallback: Optional[str], path: Path) -> str:
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    first = re.sub(r"^#+\s*", "", first)  # markdown heading
+    if 0 < len(first) <= 150:
+        return first
+    if fallback:
+        return fallback[:1].upper() + fallback[1:]
+    cut = first[:100].rsplit(" ", 1)[0]
+    return (cut + "…") if cut else path.stem
+
+
+def load_plain(path: Path, max_bytes: int) -> LoadResult:
+    text, data = read_text(path, max_bytes)
+    outlet, date, slug_title = _meta_from_name(path)
+    if date is None:
+        m = _DATE_RE.search(text[:300])
+        date = m.group(1) if m else None
+    doc = Document(
+        doc_id=slugify(path.stem), title=_title_from_text(text, slug_title, path),
+        source=str(path.resolve()), text=text, date=date, outlet=outlet,
+        sha256=sha256_bytes(data),
+    )
+    return LoadResult([doc], [], doc.sha256)
+
+
+class _VisibleText(HTMLParser):
+    """Collects visible text; drops script/style/etc.; blocks become newlines."""
+
+    _SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+              "tr", "table", "section", "article", "header", "footer", "blockquote",
+              "pre", "hr", "main", "aside", "nav", "figure", "figcaption", "dd", "dt"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+        self.in_title = False
+        self.in_h1 = False
+        self.title = ""
+        self.h1 = ""
+        self.date: Optional[str] = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "title":
+            self.in_title = True
+        if tag == "meta" and self.date is None:
+            key = (a.get("name") or a.get("property") or "").lower()
+            if key in ("date", "article:published_time", "pubdate", "dc.date"):
+                m = _DATE_RE.search(a.get("content") or "")
+                self.date = m.group(1) if m else None
+        if tag == "time" and self.date is None:
+            m = _DATE_RE.search(a.get("datetime") or "")
+            self.date = m.group(1) if m else None
+        if tag in self._SKIP:
+            self.skip_depth += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+        if tag == "h1":
+            self.in_h1 = True
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag in self._SKIP and self.skip_depth:
+            self.skip_depth -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+        if tag == "h1":
+            self.in_h1 = False
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title += data
+            return
+        if self.skip_depth:
+            return
+        if self.in_h1:
+            self.h1 += data
+        self.parts.append(data)
+
+    def text(self) -> str:
+        raw = "".join(self.parts)
+        lines = [re.sub(r"[ \t\r\f\v\u00a0]+", " ", ln).strip() for ln in raw.split("\n")]
+        out, blank = [], False
+        for ln in lines:
+            if ln:
+                out.append(ln)
+                blank = False
+            elif not blank and out:
+                out.append("")
+                blank = True
+        return "\n".join(out).strip()
+
+
+def load_html(path: Path, max_bytes: int) -> LoadResult:
+    html, data = read_text(path, max_bytes)
+    parser = _VisibleText()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception as e:  # html.parser is lenient; be safe on pathological input
+        raise IngestError(str(path), f"cannot parse HTML ({e})") from None
+    text = parser.text()
+    if not text:
+        raise IngestError(str(path), "HTML has no visible text; nothing to index")
+    outlet, date, slug_title = _meta_from_name(path)
+    title = " ".join((parser.title or parser.h1).split()) or _title_from_text(text, slug_title, path)
+    doc = Document(slugify(path.stem), title[:200], str(path.resolve()), text,
+                   parser.date or date, outlet, sha256_bytes(data))
+    return LoadResult([doc], [], doc.sha256)
+
+
+def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
+    content, data = read_text(path, max_bytes)
+    sha = sha256_bytes(data)
+    res = LoadResult(sha256=sha)
+    src = str(path.resolve())
+    for n, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            res.refused.append(IngestError(where, f"invalid JSON ({e.msg}); fix or remove the line"))
+            continue
+        if not isinstance(obj, dict):
+            res.refused.append(IngestError(where, "line is not a JSON object"))
+            continue
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            res.refused.append(IngestError(where, 'missing or empty "text" field (a string is required)'))
+            continue
+        title = obj.get("title")
+        title = str(title).strip() if title else _title_from_text(text, None, path)
+        raw_id = obj.get("id")
+        doc_id = slugify(str(raw_id)) if raw_id else f"{slugify(path.stem)}-{n}"
+        url = obj.get("url")
+        date = obj.get("date")
+        outlet = obj.get("outlet")
+        res.documents.append(Document(
+            doc_id, title[:200], str(url) if url else f"{src}#L{n}", text,
+            str(date) if date else None, str(outlet) if outlet else None, sha))
+    if not res.documents and not res.refused:
+        res.refused.append(IngestError(str(path), "no articles in file"))
+    return res
+
+
+LOADERS = {".txt": load_plain, ".md": load_plain, ".html": load_html,
+           ".htm": load_html, ".jsonl": load_jsonl}
+
+
+def load_file(path: Path, max_bytes: int) -> LoadResult:
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise IngestError(str(path), f"unsupported file type {path.suffix}; use one of "
+                          f"{', '.join(sorted(LOADERS))}")
+    return loader(path, max_bytes)

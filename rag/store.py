@@ -1,0 +1,214 @@
+"""The store: Chroma (through llama-index) for chunks, plus document records.
+
+Layout of one index:
+  <collection>_chunks  chunk vectors + text; llama-index TextNodes whose
+                       start_char_idx/end_char_idx are offsets in the document
+  <collection>_docs    one record per document: full text + metadata. Written
+                       *after* its chunks, so it is the commit marker: chunks
+                       whose document has no record are invisible and swept.
+The chunks collection's metadata records how the index was built (embedding
+model, chunking); opening it with other settings raises IndexMismatchError.
+Everything lives in Chroma so that several processes (or a Chroma server)
+share one index; the BM25 side (sparse.py) is derived from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .chunking import Chunk
+from .documents import Document
+from .errors import ConfigError, DocumentNotFoundError, IndexMismatchError
+from .settings import Settings
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+def build_signature(settings: Settings) -> dict:
+    """What must match between the index and the settings that open it."""
+    return {
+        "rag_schema": SCHEMA,
+        "rag_embedding_provider": settings.embedding.provider,
+        "rag_embedding_model": settings.embedding.model,
+        "rag_chunk_max_words": settings.chunking.max_words,
+        "rag_chunk_overlap_sentences": settings.chunking.overlap_sentences,
+    }
+
+
+def make_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        u = urlparse(settings.chroma_url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ConfigError(f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL.")
+        try:
+            return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                                       ssl=u.scheme == "https", settings=chroma_settings)
+        except Exception as e:
+            raise ConfigError(f"Cannot reach the Chroma server at {settings.chroma_url} ({e}). "
+                              "Start it (chroma run --path DIR --port N) or fix RAG_CHROMA_URL.") from None
+    path = Path(settings.index_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class Store:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = make_client(settings)
+        sig = build_signature(settings)
+        name = settings.collection
+        self.chunks = self.client.get_or_create_collection(
+            f"{name}_chunks", metadata={**sig, "hnsw:space": "cosine"}, embedding_function=None)
+        self._check_signature(sig)
+        # Document records carry no vector; Chroma insists on one, so a constant
+        # 1-d placeholder is stored.
+        self.docs = self.client.get_or_create_collection(
+            f"{name}_docs", metadata={"rag_schema": SCHEMA}, embedding_function=None)
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+
+    # -- build signature -------------------------------------------------
+    def _check_signature(self, sig: dict) -> None:
+        meta = self.chunks.metadata or {}
+        diffs = [f"{k.removeprefix('rag_')}: index has {meta.get(k)!r}, settings say {v!r}"
+                 for k, v in sig.items() if meta.get(k) != v]
+        if diffs:
+            where = self.settings.chroma_url or str(self.settings.index_dir)
+            raise IndexMismatchError(
+                f"The index at {where} was built with other settings ({'; '.join(diffs)}). "
+                "Use the settings it was built with, or re-ingest into a new index "
+                "(rag ingest --index NEW_DIR PATHS...)."
+            )
+
+    # -- documents ---------------------------------------------------------
+    def document_records(self) -> dict[str, dict]:
+        got = self.docs.get(include=["metadatas"])
+        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def get_document(self, doc_id: str) -> Document:
+        got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            raise DocumentNotFoundError(doc_id)
+        return _to_document(doc_id, got["documents"][0], got["metadatas"][0])
+
+    def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        got = self.docs.get(ids=ids, include=["documents", "metadatas"])
+        return {i: _to_document(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def docs_for_source(self, source: str) -> dict[str, dict]:
+        got = self.docs.get(where={"source_key": source}, include=["metadatas"])
+        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+
+    # -- writes (callers hold the index write lock) -----------------------
+    def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, source_key: str) -> None:
+        """Write chunks first, then the document record that makes them visible."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = []
+        for c, vec in zip(chunks, vectors):
+            node = TextNode(
+                id_=c.id, text=c.text, start_char_idx=c.start, end_char_idx=c.end,
+                metadata={"chunk": c.index}, embedding=vec.tolist(),
+                excluded_embed_metadata_keys=["chunk"], excluded_llm_metadata_keys=["chunk"],
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
+            nodes.append(node)
+        for i in range(0, len(nodes), 2000):
+            self.vector_store.add(nodes[i:i + 2000])
+        meta = {k: v for k, v in {
+            "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
+            "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
+            "n_chars": len(doc.text), "ingested_at": time.time(),
+        }.items() if v is not None}
+        self.docs.upsert(ids=[doc.doc_id], documents=[doc.text], metadatas=[meta], embeddings=[[1.0]])
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove the record first (the document vanishes at once), then its chunks."""
+        self.docs.delete(ids=[doc_id])
+        self.vector_store.delete(ref_doc_id=doc_id)
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose document record is missing (an interrupted ingest)."""
+        known = set(self.document_records())
+        orphans = sorted({d for d in self.chunk_doc_ids() if d not in known})
+        for d in orphans:
+            self.vector_store.delete(ref_doc_id=d)
+        return len(orphans)
+
+    # -- chunks -------------------------------------------------------------
+    def chunk_doc_ids(self) -> set[str]:
+        got = self.chunks.get(include=["metadatas"])
+        return {m.get("document_id") for m in got["metadatas"] if m}
+
+    def all_chunks(self, batch: int = 5000) -> list[ChunkRecord]:
+        out: list[ChunkRecord] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas", "documents"], limit=batch, offset=offset)
+            if not got["ids"]:
+                break
+            out.extend(_record_from_meta(i, m, t)
+                       for i, m, t in zip(got["ids"], got["metadatas"], got["documents"]))
+            offset += len(got["ids"])
+        return out
+
+    def dense_query(self, vector: np.ndarray, k: int) -> list[tuple[ChunkRecord, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        n = self.chunks.count()
+        if n == 0:
+            return []
+        res = self.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(),
+                                                       similarity_top_k=min(k, n)))
+        out = []
+        for node, sim in zip(res.nodes, res.similarities or [0.0] * len(res.nodes)):
+            out.append((ChunkRecord(node.node_id, node.ref_doc_id, node.start_char_idx,
+                                    node.end_char_idx, node.get_content()), float(sim)))
+        return out
+
+    def generation(self) -> str:
+        """Changes whenever any document is added, changed or removed."""
+        recs = self.document_records()
+        h = hashlib.sha256()
+        for i in sorted(recs):
+            h.update(f"{i}\0{recs[i].get('sha256')}\0{recs[i].get('ingested_at')}\n".encode())
+        h.update(str(self.chunks.count()).encode())
+        return h.hexdigest()[:16]
+
+
+def _record_from_meta(chunk_id: str, meta: dict, text: str) -> ChunkRecord:
+    # llama-index keeps the node (with its offsets) as JSON in `_node_content`
+    # and the text itself as the Chroma document.
+    node = json.loads(meta["_node_content"])
+    return ChunkRecord(chunk_id, meta.get("document_id"), node["start_char_idx"],
+                       node["end_char_idx"], text)
+
+
+def _to_document(doc_id: str, text: str, meta: Optional[dict]) -> Document:
+    m = meta or {}
+    return Document(doc_id=doc_id, title=m.get("title", doc_id), source=m.get("source", ""),
+                    text=text, date=m.get("date"), outlet=m.get("outlet"), sha256=m.get("sha256", ""))
