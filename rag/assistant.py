@@ -4,16 +4,17 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 from .answer import Answer, Quote
 from .documents import Document
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
-from .extract import best_mention, question_type
+from .extract import QuestionType, best_mention, question_type
 from .ingest import IngestReport, Progress, ingest_paths
 from .locking import WriteLock
-from .retrieve import HybridRetriever
+from .retrieve import Hit, HybridRetriever
 from .settings import Settings
 from .sparse import SparseCache
 from .spans import Span, abstain_reason, candidate_spans, pick_quotes, score_spans
@@ -97,38 +98,75 @@ class Assistant:
         return q
 
     def ask(self, question: str, top_k: Optional[int] = None) -> Answer:
+        """Answer one question; the answer carries its verbatim quotes."""
+        answer = None
+        for item in self.ask_stream(question, top_k=top_k):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, top_k: Optional[int] = None,
+                   rewritten_from: Optional[str] = None) -> Iterator[Union[str, Answer]]:
+        """Yield pieces of the answer text as they are written, then the full Answer."""
         q = self.check_question(question)
         self.embedder  # load the model (once) outside the timed part
         t0 = time.perf_counter()
-        q_vec = self.embedder.embed([q])[0]
-        hits = self.retriever.retrieve(q, q_vec, top_k)
+        ev = self.evidence(q, top_k)
         t1 = time.perf_counter()
-        answer = self._answer(q, q_vec, hits)
+        answer = self.extractive_answer(ev)
+        yield answer.text
         t2 = time.perf_counter()
         answer.timings = {"retrieve_ms": round((t1 - t0) * 1000, 1),
                           "answer_ms": round((t2 - t1) * 1000, 1),
                           "total_ms": round((t2 - t0) * 1000, 1)}
-        return answer
+        if rewritten_from is not None:
+            answer.question, answer.rewritten_question = rewritten_from, q
+        yield answer
 
-    def _answer(self, q: str, q_vec, hits) -> Answer:
-        s = self.settings.answer
+    def evidence(self, question: str, top_k: Optional[int] = None) -> Evidence:
+        """Retrieve, then score the sentences of the retrieved chunks."""
+        q_vec = self.embedder.embed([question])[0]
+        hits = self.retriever.retrieve(question, q_vec, top_k)
         sparse = self.sparse.get()
-        qtype = question_type(q)
+        qtype = question_type(question)
         spans = candidate_spans(hits)
         ranked: list[Span] = []
         if spans:
             vecs = self.embedder.embed([sp.text for sp in spans])
-            ranked = score_spans(q, spans, q_vec, vecs, sparse.idf, qtype)
-        best = ranked[0] if ranked else None
-        reason = abstain_reason(best, s.min_coverage, s.min_similarity, unknown_key_terms(q, sparse.df))
-        chosen = ranked[:3] if reason else pick_quotes(ranked, s.max_quotes)
-        docs = self.store.get_documents(sp.doc_id for sp in chosen)
-        quotes = [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in chosen if sp.doc_id in docs]
-        if reason or not quotes:
-            return Answer(q, f"{ABSTAIN_TEXT} ({reason or 'no evidence'}.)", abstained=True, closest=quotes)
-        mention = best_mention(q, quotes[0].text, qtype, sparse.idf)
+            ranked = score_spans(question, spans, q_vec, vecs, sparse.idf, qtype)
+        s = self.settings.answer
+        reason = abstain_reason(ranked[0] if ranked else None, s.min_coverage, s.min_similarity,
+                                unknown_key_terms(question, sparse.df))
+        return Evidence(question, qtype, hits, ranked, reason, sparse.idf)
+
+    def quotes_for(self, spans: list[Span]) -> list[Quote]:
+        """Quotes sliced from the stored documents: verbatim by construction."""
+        docs = self.store.get_documents(sp.doc_id for sp in spans)
+        return [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in spans if sp.doc_id in docs]
+
+    def extractive_answer(self, ev: Evidence) -> Answer:
+        if ev.abstain_reason:
+            return Answer(ev.question, f"{ABSTAIN_TEXT} ({ev.abstain_reason}.)", abstained=True,
+                          closest=self.quotes_for(ev.ranked[:3]))
+        quotes = self.quotes_for(pick_quotes(ev.ranked, self.settings.answer.max_quotes))
+        if not quotes:
+            return Answer(ev.question, f"{ABSTAIN_TEXT} (no evidence.)", abstained=True)
+        mention = best_mention(ev.question, quotes[0].text, ev.qtype, ev.idf)
         text = mention.text if mention else quotes[0].text
-        return Answer(q, text, quotes=quotes)
+        return Answer(ev.question, text, quotes=quotes)
+
+
+@dataclass
+class Evidence:
+    """Everything answering knows about one question before writing the answer."""
+
+    question: str
+    qtype: QuestionType
+    hits: list[Hit]
+    ranked: list[Span]  # candidate sentences, best first
+    abstain_reason: Optional[str]  # None when the evidence is strong enough
+    idf: Callable[[str], float]
 
 
 def unknown_key_terms(question: str, df) -> list[str]:
