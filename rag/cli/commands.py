@@ -14,7 +14,7 @@ def _progress_bar(total_hint: str = "files"):
 
     def update(done: int, total: int, path: str) -> None:
         if state["bar"] is None:
-            state["bar"] = tqdm(total=total, unit=total_hint, disable=total < 3, file=sys.stderr,
+            state["bar"] = tqdm(total=total, unit=total_hint, disable=total < 3 or not sys.stderr.isatty(), file=sys.stderr,
                                 leave=False)
         bar = state["bar"]
         bar.n = done
@@ -126,4 +126,6 @@ def register_core(sub) -> None:
     p.set_defaults(func=cmd_docs)
 
 
-REGISTRY = [register_core]
+from .eval_cmd import register_eval  # noqa: E402
+
+REGISTRY = [register_core, register_eval]

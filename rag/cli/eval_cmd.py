@@ -1,0 +1,83 @@
+"""`rag eval GOLD.jsonl`: measure answer quality against a gold set."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import RagError
+from .common import add_index_arg
+
+
+def cmd_eval(args) -> int:
+    from tqdm import tqdm
+
+    from ..assistant import Assistant
+    from ..evaluate.report import summary_table, write_report
+    from ..evaluate.runner import compare, run_eval
+    from ..evaluate.samples import load_gold
+    from ..settings import Settings
+
+    samples = load_gold(args.gold)
+    settings = Settings()
+    if args.llm:
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": args.llm})})
+    if args.top_k:
+        settings = settings.model_copy(
+            update={"retrieval": settings.retrieval.model_copy(update={"top_k": args.top_k})})
+    tmp = None
+    if args.articles:
+        if not Path(args.articles).is_dir():
+            raise RagError(f"{args.articles}: not a folder; --articles takes a folder of articles.")
+        tmp = tempfile.TemporaryDirectory(prefix="rag-eval-")
+        assistant = Assistant(index_dir=tmp.name, settings=settings)
+        report = assistant.ingest([args.articles])
+        for e in report.refused:
+            print(f"refused  {e.source}: {e.reason}", file=sys.stderr)
+    elif args.index:
+        assistant = Assistant(index_dir=args.index, settings=settings)
+    else:
+        assistant = Assistant(settings=settings)
+    bar = tqdm(total=len(samples), unit="q", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    result = run_eval(assistant, samples, progress)
+    bar.close()
+    result["config"] = {"gold": str(args.gold), "llm_backend": assistant.settings.llm.backend,
+                        "top_k": assistant.settings.retrieval.top_k}
+    comparison = None
+    if args.compare:
+        comparison = compare(json.loads(Path(args.compare).read_text(encoding="utf-8")), result)
+        result["comparison"] = comparison
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.report:
+        path = write_report(result, args.report, f"Evaluation of {args.gold}", comparison)
+        print(f"report: {path}", file=sys.stderr)
+    print(summary_table(result["summary"]))
+    if comparison is not None:
+        print(f"\n{len(comparison['better'])} better, {len(comparison['worse'])} worse than {args.compare}")
+        for r in comparison["worse"]:
+            print(f"  worse: {r['id']} {r['question']}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+def register_eval(sub) -> None:
+    p = sub.add_parser("eval", help="score answers against a gold Q&A file")
+    p.add_argument("gold", metavar="GOLD.jsonl")
+    add_index_arg(p)
+    p.add_argument("--articles", metavar="DIR", help="ingest this folder into a fresh temporary index first")
+    p.add_argument("--json", metavar="OUT", help="write summary and per-question results as JSON")
+    p.add_argument("--report", metavar="DIR", help="write report.md and PNG plots here")
+    p.add_argument("--compare", metavar="OLD.json", help="list questions that got better or worse")
+    p.add_argument("--llm", metavar="BACKEND", help="answer writer for this run (none, local, openai, ollama)")
+    p.add_argument("--top-k", type=int, default=None, help="chunks read per question")
+    p.set_defaults(func=cmd_eval)

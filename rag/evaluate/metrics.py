@@ -1,0 +1,138 @@
+"""Pure metric functions. Inputs are plain data; nothing here touches the index."""
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from typing import Iterable, Optional, Sequence
+
+from ..textnorm import fold
+
+K_VALUES = (1, 3, 5, 10)
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD normalisation (lower, no punctuation/articles, single spaces), plus
+    diacritic folding and dropping thousands separators ("1,230" == "1230")."""
+    s = fold(s)
+    s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
+    s = "".join(ch if ch not in string.punctuation else " " for ch in s)
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def answer_hit(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 when a normalised gold answer is contained in the normalised prediction."""
+    p = f" {normalize_answer(prediction)} "
+    return float(any(f" {normalize_answer(g)} " in p for g in golds if normalize_answer(g)))
+
+
+def token_f1(prediction: str, golds: Sequence[str]) -> float:
+    """SQuAD token F1 against the best-matching gold answer."""
+    pred = normalize_answer(prediction).split()
+    best = 0.0
+    for g in golds:
+        gold = normalize_answer(g).split()
+        common = Counter(pred) & Counter(gold)
+        same = sum(common.values())
+        if not pred or not gold or same == 0:
+            continue
+        prec, rec = same / len(pred), same / len(gold)
+        best = max(best, 2 * prec * rec / (prec + rec))
+    return best
+
+
+def first_relevant_rank(chunk_texts: Sequence[str], evidence: Sequence[str]) -> Optional[int]:
+    """1-based rank of the first retrieved chunk containing a gold evidence string."""
+    for rank, text in enumerate(chunk_texts, start=1):
+        if any(e and e in text for e in evidence):
+            return rank
+    return None
+
+
+def recall_at(rank: Optional[int], k: int) -> float:
+    return float(rank is not None and rank <= k)
+
+
+def reciprocal_rank(rank: Optional[int]) -> float:
+    return 1.0 / rank if rank else 0.0
+
+
+def spans_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def evidence_spans(doc_text: str, evidence: Iterable[str]) -> list[tuple[int, int]]:
+    """Every occurrence of every evidence string in a document."""
+    out = []
+    for e in evidence:
+        if not e:
+            continue
+        i = doc_text.find(e)
+        while i != -1:
+            out.append((i, i + len(e)))
+            i = doc_text.find(e, i + 1)
+    return out
+
+
+def evidence_hit(quotes: Sequence[dict], doc_texts: dict[str, str], evidence: Sequence[str]) -> float:
+    """1.0 when some quote overlaps some gold evidence span in the same document."""
+    for q in quotes:
+        text = doc_texts.get(q["doc_id"])
+        if text is None:
+            continue
+        if any(spans_overlap((q["start"], q["end"]), s) for s in evidence_spans(text, evidence)):
+            return 1.0
+    return 0.0
+
+
+def quote_valid(quote: dict, doc_texts: dict[str, str]) -> bool:
+    text = doc_texts.get(quote["doc_id"])
+    return text is not None and text[quote["start"]:quote["end"]] == quote["text"]
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return 0.0
+    v = sorted(values)
+    k = (len(v) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def mean(values: Iterable[float]) -> Optional[float]:
+    vals = list(values)
+    return sum(vals) / len(vals) if vals else None
+
+
+def _aggregate(rows: list[dict]) -> dict:
+    """Summary of scored rows (each row: {"answerable", "scores": {...}, "latency_ms"})."""
+    ans = [r["scores"] for r in rows if r["answerable"]]
+    una = [r["scores"] for r in rows if not r["answerable"]]
+    out: dict = {"n": len(rows), "n_answerable": len(ans), "n_unanswerable": len(una)}
+    for k in K_VALUES:
+        out[f"recall@{k}"] = mean(s[f"recall@{k}"] for s in ans)
+    out["mrr"] = mean(s["rr"] for s in ans)
+    out["evidence_hit"] = mean(s["evidence_hit"] for s in ans)
+    out["answer_hit"] = mean(s["answer_hit"] for s in ans)
+    out["f1"] = mean(s["f1"] for s in ans)
+    out["false_abstention_rate"] = mean(float(s["abstained"]) for s in ans)
+    out["abstention_recall"] = mean(float(s["abstained"]) for s in una)
+    n_quotes = sum(s["n_quotes"] for s in ans + una)
+    out["quote_validity"] = (sum(s["n_valid_quotes"] for s in ans + una) / n_quotes) if n_quotes else 1.0
+    lat = [r["latency_ms"] for r in rows]
+    out["latency_p50_ms"] = percentile(lat, 50)
+    out["latency_p95_ms"] = percentile(lat, 95)
+    for key in ("conflict_flagged", "all_sources_cited"):
+        vals = [s[key] for s in ans if s.get(key) is not None]
+        if vals:
+            out[key] = mean(vals)
+    return out
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Overall summary plus the same summary per tag."""
+    summary = _aggregate(rows)
+    tags = sorted({t for r in rows for t in r.get("tags", [])})
+    summary["by_tag"] = {t: _aggregate([r for r in rows if t in r.get("tags", [])]) for t in tags}
+    return summary

@@ -1,0 +1,87 @@
+"""Run a gold set through the assistant in one process and score every answer."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from ..errors import RagError
+from . import metrics as m
+from .samples import GoldSample
+
+
+def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
+                 doc_texts: dict[str, str]) -> dict:
+    """All per-question scores; pure given its inputs."""
+    rank = m.first_relevant_rank(retrieved_texts, sample.evidence)
+    quotes = answer.get("quotes", [])
+    shown = quotes + answer.get("closest", [])
+    abstained = bool(answer.get("abstained"))
+    text = "" if abstained else answer.get("text", "")
+    s = {f"recall@{k}": m.recall_at(rank, k) for k in m.K_VALUES}
+    s.update({
+        "rank": rank, "rr": m.reciprocal_rank(rank),
+        "evidence_hit": 0.0 if abstained else m.evidence_hit(quotes, doc_texts, sample.evidence),
+        "answer_hit": m.answer_hit(text, sample.answers) if sample.answerable else None,
+        "f1": m.token_f1(text, sample.answers) if sample.answerable else None,
+        "abstained": abstained,
+        "n_quotes": len(shown),
+        "n_valid_quotes": sum(m.quote_valid(q, doc_texts) for q in shown),
+    })
+    s["correct"] = (not abstained and s["answer_hit"] == 1.0) if sample.answerable else abstained
+    if "conflict" in sample.tags and sample.answerable:
+        docs_quoted = {q["doc_id"] for q in quotes}
+        s["conflict_flagged"] = float(bool(answer.get("conflicts")) and len(docs_quoted) >= 2)
+    if "corroborated" in sample.tags and sample.answerable:
+        supporting = {d for d, t in doc_texts.items() if any(e in t for e in sample.evidence)}
+        s["all_sources_cited"] = float(bool(supporting) and supporting <= {q["doc_id"] for q in quotes})
+    return s
+
+
+def run_eval(assistant, samples: list[GoldSample],
+             progress: Optional[Callable[[int, int], None]] = None) -> dict:
+    doc_texts = {d["doc_id"]: assistant.document(d["doc_id"]).text for d in assistant.documents()}
+    rows = []
+    for n, sample in enumerate(samples):
+        if progress:
+            progress(n, len(samples))
+        t0 = time.perf_counter()
+        try:
+            answer = assistant.ask(sample.question).to_dict()
+        except RagError as e:  # a refused question counts as an abstention
+            answer = {"question": sample.question, "text": str(e), "abstained": True,
+                      "quotes": [], "closest": [], "timings": {}}
+        latency = answer.get("timings", {}).get("total_ms") or (time.perf_counter() - t0) * 1000
+        try:
+            q_vec = assistant.embedder.embed([sample.question])[0]
+            hits = assistant.retriever.retrieve(sample.question, q_vec, top_k=max(m.K_VALUES))
+            retrieved = [h.record.text for h in hits]
+        except RagError:
+            retrieved = []
+        rows.append({
+            "id": sample.id, "question": sample.question, "answers": sample.answers,
+            "tags": sample.tags, "answerable": sample.answerable, "answer": answer,
+            "latency_ms": latency,
+            "scores": score_sample(sample, answer, retrieved, doc_texts),
+        })
+    if progress:
+        progress(len(samples), len(samples))
+    return {"summary": m.summarize(rows), "results": rows}
+
+
+def compare(old: dict, new: dict) -> dict:
+    """Questions whose outcome changed between two eval JSON results."""
+    before = {r["id"]: r for r in old.get("results", [])}
+    better, worse = [], []
+    for r in new.get("results", []):
+        o = before.get(r["id"])
+        if o is None:
+            continue
+        a, b = o["scores"], r["scores"]
+        delta = (b["correct"] - a["correct"]) or ((b.get("f1") or 0) - (a.get("f1") or 0))
+        if delta > 1e-9:
+            better.append({"id": r["id"], "question": r["question"], "before": o["answer"]["text"],
+                           "after": r["answer"]["text"]})
+        elif delta < -1e-9:
+            worse.append({"id": r["id"], "question": r["question"], "before": o["answer"]["text"],
+                          "after": r["answer"]["text"]})
+    return {"better": better, "worse": worse}
