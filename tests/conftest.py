@@ -1,0 +1,35 @@
+"""Shared fixtures: a real index of the bundled articles, built once per session."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "rag" / "data" / "articles"
+
+
+def assert_quotes_verbatim(assistant, answer) -> None:
+    """The product's promise: every quote shown is the document's own text at its offsets."""
+    for q in list(answer.quotes) + list(answer.closest):
+        doc = assistant.document(q.doc_id)
+        assert doc.text[q.start:q.end] == q.text, (q.doc_id, q.start, q.end)
+
+
+@pytest.fixture(scope="session")
+def bundled_assistant(tmp_path_factory):
+    from rag import Assistant
+
+    return Assistant(index_dir=tmp_path_factory.mktemp("bundled-index"), bootstrap=True)
+
+
+@pytest.fixture()
+def articles_copy(tmp_path) -> Path:
+    """A private, writable copy of the bundled articles."""
+    dst = tmp_path / "articles"
+    shutil.copytree(BUNDLED, dst)
+    return dst

@@ -1,0 +1,170 @@
+"""Ingest into a real Chroma index: incremental updates, removal, refusals, CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_quotes_verbatim
+from rag import Assistant
+from rag.errors import DocumentNotFoundError, IndexMismatchError, QuestionError
+from rag.settings import Settings
+
+NEW_FACT = ("Lake Thanh Binh festival\n\nThe Lake Thanh Binh lantern festival drew 41,500 visitors "
+            "on its opening night, organisers said. Tickets cost 30,000 dong each.\n")
+
+
+def chunk_count(a: Assistant) -> int:
+    return a.store.chunks.count()
+
+
+def test_reingest_unchanged_is_a_no_op(tmp_path, articles_copy):
+    a = Assistant(index_dir=tmp_path / "idx")
+    first = a.ingest([articles_copy])
+    assert len(first.added) == 2 and first.ok
+    n = chunk_count(a)
+    second = a.ingest([articles_copy])
+    assert second.added == [] and second.updated == []
+    assert sorted(second.skipped) == sorted(first.added)
+    assert chunk_count(a) == n
+
+
+def test_changed_file_replaces_its_chunks(tmp_path, articles_copy):
+    a = Assistant(index_dir=tmp_path / "idx")
+    f = articles_copy / "local-2025-11-12-lantern-festival.txt"
+    f.write_text(NEW_FACT, encoding="utf-8")
+    a.ingest([articles_copy])
+    ans = a.ask("How many visitors did the lantern festival draw?")
+    assert "41,500" in ans.text
+    f.write_text(NEW_FACT.replace("41,500", "52,800"), encoding="utf-8")
+    report = a.ingest([articles_copy])
+    assert report.updated == ["local-2025-11-12-lantern-festival"]
+    assert len(report.skipped) == 2
+    ans = a.ask("How many visitors did the lantern festival draw?")
+    assert "52,800" in ans.text and not ans.abstained
+    assert_quotes_verbatim(a, ans)
+    texts = [r.text for r in a.store.all_chunks()]
+    assert not any("41,500" in t for t in texts), "old chunks are gone"
+    assert a.document("local-2025-11-12-lantern-festival").text == f.read_text(encoding="utf-8")
+
+
+def test_remove_document(tmp_path, articles_copy):
+    a = Assistant(index_dir=tmp_path / "idx")
+    a.ingest([articles_copy])
+    doc_id = "vov-2025-11-10-pm-calls-for-proactive-multilateral-diplomacy"
+    a.remove(doc_id)
+    assert doc_id not in {d["doc_id"] for d in a.documents()}
+    with pytest.raises(DocumentNotFoundError, match="rag docs"):
+        a.document(doc_id)
+    ans = a.ask("How much did vaccine diplomacy save the state budget?")
+    assert all(q.doc_id != doc_id for q in ans.quotes + ans.closest)
+    with pytest.raises(DocumentNotFoundError):
+        a.remove(doc_id)
+
+
+def test_bad_inputs_are_refused_by_name_and_the_rest_is_ingested(tmp_path, articles_copy):
+    a = Assistant(index_dir=tmp_path / "idx")
+    a.ingest([articles_copy])
+    before = {d["doc_id"] for d in a.documents()}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" + bytes(range(256)))
+    (bad / "latin1.txt").write_bytes("Caf\xe9 in H\xe0 N\xf4i".encode("latin-1"))
+    (bad / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (bad / "good.md").write_text(NEW_FACT, encoding="utf-8")
+    report = a.ingest([bad / "empty.txt", bad / "binary.txt", bad / "latin1.txt",
+                       bad / "notes.pdf", bad / "good.md", tmp_path / "missing.txt"])
+    reasons = {Path(e.source).name: e.reason for e in report.refused}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "unsupported" in reasons["notes.pdf"] and ".pdf" in reasons["notes.pdf"]
+    assert "no such file" in reasons["missing.txt"]
+    assert report.added == ["good"]
+    assert {d["doc_id"] for d in a.documents()} == before | {"good"}
+    assert "41,500" in a.ask("How many visitors came on the opening night?").text
+
+
+def test_html_and_jsonl_loaders(tmp_path):
+    a = Assistant(index_dir=tmp_path / "idx")
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Bridge opens</title><style>p{color:red}</style>"
+        "<script>var secret='SCRIPT-TEXT';</script></head><body><h1>Bridge opens</h1>"
+        "<p>The Rồng Vàng bridge opened on March 3 after costing 120 million dollars.</p></body></html>",
+        encoding="utf-8")
+    (tmp_path / "feed.jsonl").write_text(
+        json.dumps({"text": "The harbour expansion will add 14 berths by 2027.", "title": "Harbour",
+                    "url": "https://example.test/harbour", "date": "2025-01-02"}) + "\n"
+        + "{not json\n" + json.dumps({"title": "no text"}) + "\n", encoding="utf-8")
+    report = a.ingest([tmp_path / "page.html", tmp_path / "feed.jsonl"])
+    assert sorted(report.added) == ["feed-1", "page"]
+    refused = {e.source: e.reason for e in report.refused}
+    assert any(s.endswith("feed.jsonl:2") and "invalid JSON" in r for s, r in refused.items())
+    assert any(s.endswith("feed.jsonl:3") and '"text"' in r for s, r in refused.items())
+    page = a.document("page")
+    assert page.title == "Bridge opens" and "SCRIPT-TEXT" not in page.text and "color" not in page.text
+    feed = a.document("feed-1")
+    assert feed.source == "https://example.test/harbour" and feed.date == "2025-01-02"
+    ans = a.ask("How many berths will the harbour expansion add?")
+    assert "14 berths" in ans.text
+    assert_quotes_verbatim(a, ans)
+    ans = a.ask("How much did the Rong Vang bridge cost?")
+    assert "120 million" in ans.text
+
+
+def test_question_errors_are_clear(bundled_assistant):
+    with pytest.raises(QuestionError, match="empty"):
+        bundled_assistant.ask("   \n ")
+    with pytest.raises(QuestionError, match="limit"):
+        bundled_assistant.ask("why " * 2500)
+
+
+def test_index_remembers_how_it_was_built(tmp_path, articles_copy):
+    a = Assistant(index_dir=tmp_path / "idx")
+    a.ingest([articles_copy])
+    other = Settings()
+    other = other.model_copy(update={"chunking": other.chunking.model_copy(update={"max_words": 300})})
+    with pytest.raises(IndexMismatchError, match="re-ingest"):
+        Assistant(index_dir=tmp_path / "idx", settings=other)
+    # and the index is still intact for the right settings
+    assert len(Assistant(index_dir=tmp_path / "idx").documents()) == 2
+
+
+def test_unknown_embedding_provider_is_a_clear_error(tmp_path):
+    from rag.embeddings import get_embedder
+    from rag.errors import UnknownProviderError
+
+    with pytest.raises(UnknownProviderError, match="RAG_EMBEDDING__PROVIDER"):
+        get_embedder("word2vec", "x")
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_end_to_end(tmp_path, articles_copy):
+    idx = str(tmp_path / "idx")
+    (articles_copy / "broken.txt").write_bytes(b"\xff\xfe\x00bad")
+    r = run_cli("ingest", str(articles_copy), "--index", idx)
+    assert r.returncode == 1, "anything refused means a non-zero exit"
+    assert "broken.txt" in r.stderr and "Traceback" not in r.stderr
+    assert "2 added" in r.stdout
+    r = run_cli("ask", "How much did vaccine diplomacy save the state budget?", "--json", "--index", idx)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert "900" in d["text"] and not d["abstained"]
+    assert set(d["timings"]) >= {"retrieve_ms", "answer_ms", "total_ms"}
+    for q in d["quotes"]:
+        doc = json.loads(run_cli("show", q["doc_id"], "--json", "--index", idx).stdout)
+        assert doc["text"][q["start"]:q["end"]] == q["text"]
+    r = run_cli("ask", "", "--index", idx)
+    assert r.returncode != 0 and "empty" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("docs", "--index", idx)
+    assert "vns-2025-11-10-mofa-patriotic-emulation-congress" in r.stdout
+    r = run_cli("remove", "nope", "--index", idx)
+    assert r.returncode != 0 and "nope" in r.stderr
