@@ -1,0 +1,85 @@
+"""Unit tests of the pure metric functions (hand-computed expectations)."""
+from __future__ import annotations
+
+import pytest
+
+from rag.evaluate import metrics as m
+from rag.evaluate.runner import compare, score_sample
+from rag.evaluate.samples import GoldSample
+
+
+def test_normalize_folds_case_punctuation_articles_and_diacritics():
+    assert m.normalize_answer("The  Phạm Minh Chính!") == "pham minh chinh"
+    assert m.normalize_answer("1,230 km") == m.normalize_answer("1230 km")
+
+
+def test_answer_hit_is_containment_on_word_boundaries():
+    assert m.answer_hit("more than US$900 million", ["US$900 million"]) == 1.0
+    assert m.answer_hit("over 258 million doses", ["258 million"]) == 1.0
+    assert m.answer_hit("1900 million", ["900 million"]) == 0.0
+    assert m.answer_hit("anything", []) == 0.0
+
+
+def test_token_f1_matches_squad_definition():
+    # pred: [over, 258, million, doses], gold: [258, million] -> P=2/4, R=1 -> F1=2/3
+    assert m.token_f1("over 258 million doses", ["258 million"]) == pytest.approx(2 / 3)
+    assert m.token_f1("Cologne", ["Cologne", "Cologne, Germany"]) == 1.0
+    assert m.token_f1("Berlin", ["Cologne"]) == 0.0
+
+
+def test_retrieval_rank_recall_and_mrr():
+    chunks = ["alpha beta", "gamma delta", "the answer is here"]
+    rank = m.first_relevant_rank(chunks, ["answer is"])
+    assert rank == 3
+    assert m.recall_at(rank, 1) == 0.0 and m.recall_at(rank, 3) == 1.0
+    assert m.reciprocal_rank(rank) == pytest.approx(1 / 3)
+    assert m.first_relevant_rank(chunks, ["missing"]) is None and m.reciprocal_rank(None) == 0.0
+
+
+def test_evidence_hit_and_quote_validity():
+    docs = {"d": "One two three. Four five six."}
+    quote = {"doc_id": "d", "start": 15, "end": 29, "text": "Four five six."}
+    assert m.quote_valid(quote, docs)
+    assert not m.quote_valid({**quote, "text": "Four five six"}, docs)
+    assert m.evidence_hit([quote], docs, ["five"]) == 1.0
+    assert m.evidence_hit([quote], docs, ["two"]) == 0.0
+
+
+def test_percentile():
+    assert m.percentile([1, 2, 3, 4], 50) == 2.5
+    assert m.percentile([10], 95) == 10
+    assert m.percentile([], 50) == 0.0
+
+
+def _row(answerable, abstained, hit, tags=("t",)):
+    s = {"recall@1": 1.0, "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0, "rr": 1.0,
+         "evidence_hit": hit, "answer_hit": hit if answerable else None,
+         "f1": hit if answerable else None, "abstained": abstained, "n_quotes": 2, "n_valid_quotes": 2}
+    return {"answerable": answerable, "scores": s, "latency_ms": 100.0, "tags": list(tags)}
+
+
+def test_summarize_abstention_rates_and_tags():
+    rows = [_row(True, False, 1.0), _row(True, True, 0.0), _row(False, True, 0.0, ("u",)),
+            _row(False, False, 0.0, ("u",))]
+    s = m.summarize(rows)
+    assert s["answer_hit"] == 0.5
+    assert s["false_abstention_rate"] == 0.5
+    assert s["abstention_recall"] == 0.5
+    assert s["quote_validity"] == 1.0
+    assert s["by_tag"]["u"]["n"] == 2 and s["by_tag"]["t"]["n"] == 2
+
+
+def test_score_sample_and_compare():
+    sample = GoldSample("q1", "How much?", ["US$900 million"], ["US$900 million"], ["money"])
+    docs = {"d": "It saved US$900 million."}
+    good = {"text": "US$900 million", "abstained": False,
+            "quotes": [{"doc_id": "d", "start": 0, "end": 24, "text": "It saved US$900 million."}]}
+    s = score_sample(sample, good, ["It saved US$900 million."], docs)
+    assert s["correct"] and s["evidence_hit"] == 1.0 and s["recall@1"] == 1.0
+    bad = {"text": "The articles do not answer", "abstained": True, "quotes": []}
+    s2 = score_sample(sample, bad, [], docs)
+    assert not s2["correct"] and s2["answer_hit"] == 0.0
+    old = {"results": [{"id": "q1", "question": "How much?", "scores": s2, "answer": bad}]}
+    new = {"results": [{"id": "q1", "question": "How much?", "scores": s, "answer": good}]}
+    diff = compare(old, new)
+    assert [r["id"] for r in diff["better"]] == ["q1"] and diff["worse"] == []
