@@ -40,10 +40,12 @@ class Answer:
     abstained: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     closest: list[Quote] = field(default_factory=list)  # offered when abstaining
-    path: str = "extractive"  # which path wrote `text`: extractive | llm
+    path: str = "extractive"  # which path wrote `text`: extractive | llm | extractive-fallback
     rewritten_question: Optional[str] = None  # standalone form of a follow-up
     support: list[dict] = field(default_factory=list)  # groups of agreeing quotes
     conflicts: list[dict] = field(default_factory=list)  # disagreeing values + quotes
+    fallback_reason: Optional[str] = None  # why an LLM answer was replaced by the extractive one
+    llm_text: Optional[str] = None  # what the LLM wrote, before the citation check
 
     def to_dict(self) -> dict:
         return {
@@ -57,4 +59,6 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "support": self.support,
             "conflicts": self.conflicts,
+            "fallback_reason": self.fallback_reason,
+            "llm_text": self.llm_text,
         }
