@@ -90,6 +90,15 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, description="Sampling temperature.")
     max_tokens: int = Field(96, description="Longest answer the model may write.")
     timeout_s: float = Field(60.0, description="Server request timeout in seconds.")
+    context_window: int = Field(2048, description="Context size (tokens) for the local model.")
+    evidence_spans: int = Field(
+        4, description="Verified spans shown to the model, numbered [1]..[n] (3 to 5)."
+    )
+    rewrite_followups: bool = Field(
+        True,
+        description="Let the LLM rewrite follow-up questions (validated; a deterministic "
+        "rewrite is used otherwise).",
+    )
 
 
 class UISettings(BaseModel):
