@@ -46,12 +46,31 @@ def cmd_ingest(args) -> int:
 
 def cmd_ask(args) -> int:
     a = open_assistant(args, retrieval__top_k=args.top_k)
-    ans = a.ask(args.question)
     if args.json:
+        ans = a.ask(args.question, llm=args.llm)
         d = ans.to_dict()
         print(json.dumps(d, ensure_ascii=False, indent=2))
         return 0
-    print(ans.text)
+    streamed = []
+    live = sys.stdout.isatty() or args.llm not in (None, "none")
+    for item in a.ask_stream(args.question, llm=args.llm):
+        if isinstance(item, str):
+            streamed.append(item)
+            if live:
+                print(item, end="", flush=True)
+        else:
+            ans = item
+    if not live:
+        print(ans.text)
+    elif ans.text != "".join(streamed):  # the LLM's text failed the citation check, or was renumbered
+        if streamed:
+            print()
+        if ans.path == "extractive-fallback":
+            print(f"(unsupported by the sources: {ans.fallback_reason}; extractive answer instead)",
+                  file=sys.stderr)
+        print(ans.text)
+    else:
+        print()
     label = "Closest passages found (not an answer)" if ans.abstained else "Sources"
     quotes = ans.closest if ans.abstained else ans.quotes
     if quotes:
@@ -104,6 +123,8 @@ def register_core(sub) -> None:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to read (RAG_RETRIEVAL__TOP_K)")
+    p.add_argument("--llm", metavar="BACKEND", default=None,
+                   help="answer writer: none, local, openai, ollama (RAG_LLM__BACKEND)")
     add_index_arg(p)
     p.set_defaults(func=cmd_ask)
 
