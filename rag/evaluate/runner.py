@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from ..errors import RagError
+from ..errors import ConfigError, LLMError, RagError
 from . import metrics as m
 from .samples import GoldSample
 
@@ -47,6 +47,8 @@ def run_eval(assistant, samples: list[GoldSample],
         t0 = time.perf_counter()
         try:
             answer = assistant.ask(sample.question).to_dict()
+        except (LLMError, ConfigError):  # a broken backend is not an abstention: stop the run
+            raise
         except RagError as e:  # a refused question counts as an abstention
             answer = {"question": sample.question, "text": str(e), "abstained": True,
                       "quotes": [], "closest": [], "timings": {}}
