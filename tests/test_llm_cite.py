@@ -194,3 +194,10 @@ def test_unknown_backend_is_a_config_error(bundled_assistant):
 
     with pytest.raises(ConfigError, match="RAG_LLM__BACKEND"):
         bundled_assistant.ask("How many vaccine doses did Vietnam secure?", llm="gpt-9")
+
+
+def test_answer_must_state_the_extractive_figure_when_given():
+    ok = check_answer("It saved more than US$900 million [1].", SPANS, Q, expected="more than US$900 million")
+    assert ok.ok, ok.reason
+    other = check_answer("It secured over 258 million doses [1].", SPANS, Q, expected="more than US$900 million")
+    assert not other.ok and "900" in other.reason

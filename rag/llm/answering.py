@@ -67,7 +67,8 @@ def llm_answer_stream(assistant, ev, extractive: Answer, chat: ChatModel, n_span
         timings["first_token_ms"] = round(((first or t1) - t0) * 1000, 1)
         timings["llm_ms"] = round((t1 - t0) * 1000, 1)
     raw = "".join(pieces)
-    checked = check_answer(raw, texts, ev.question)
+    expected = hint if ev.qtype.kind in ("number", "date") else None
+    checked = check_answer(raw, texts, ev.question, expected=expected)
     if checked.ok:
         quotes = assistant.quotes_for([spans[i] for i in checked.used])
         if len(quotes) == len(checked.used):
