@@ -1,0 +1,456 @@
+"""The gradio app: chat with streamed, cited answers; a reader pane; article management.
+
+    build_app(assistant, settings) -> gr.Blocks     (assistant: an Assistant or an AssistantHolder)
+    launch(index_dir=None, host=None, port=None)    serve it (what `python ui.py` and `rag serve` do)
+
+Everything shown from an article goes through rag.web.render (escaped HTML, never
+markdown). A click on a quote calls a small page script that hands the quote's
+(doc_id, start, end) to a hidden button; its handler renders the reader pane.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from ..answer import Answer  # noqa: E402
+from ..errors import RagError  # noqa: E402
+from ..settings import Settings  # noqa: E402
+from . import render  # noqa: E402
+from .assets import CSS, JS, theme  # noqa: E402
+
+log = logging.getLogger("rag.web")
+
+BACKENDS = ("none", "local", "openai", "ollama")
+EXAMPLES = ["How many vaccine doses did Vietnam secure?",
+            "How much did vaccine diplomacy save the state budget?",
+            "Who attended the Patriotic Emulation Congress?"]
+
+
+class NotReady(RagError):
+    pass
+
+
+class AssistantHolder:
+    """The assistant, or the state of getting it ready (so the page can show progress)."""
+
+    def __init__(self, assistant=None):
+        self._assistant = assistant
+        self.message = "Ready." if assistant is not None else "Starting…"
+        self.error: Optional[str] = None
+        self.ready = threading.Event()
+        if assistant is not None:
+            self.ready.set()
+
+    def get(self):
+        if self.error:
+            raise NotReady(f"The index could not be opened: {self.error}")
+        if self._assistant is None:
+            raise NotReady(f"The index is still being prepared ({self.message}). Try again in a moment.")
+        return self._assistant
+
+    def set_status(self, message: str) -> None:
+        self.message = message
+
+    def start(self, factory: Callable[["AssistantHolder"], Any]) -> threading.Thread:
+        def run():
+            try:
+                self._assistant = factory(self)
+                self.message = "Ready."
+            except Exception as e:  # shown on the page and in the terminal
+                self.error = f"{type(e).__name__}: {e}" if not isinstance(e, RagError) else str(e)
+                self.message = self.error
+                print(f"[rag] error: {self.error}", file=sys.stderr, flush=True)
+            finally:
+                self.ready.set()
+
+        t = threading.Thread(target=run, name="rag-open-index", daemon=True)
+        t.start()
+        return t
+
+
+def open_assistant(index_dir: Optional[str | Path], settings: Settings,
+                   say: Callable[[str], None] = lambda m: None):
+    """Open (and on first start build) the index, then load the embedding model, reporting each step."""
+    from ..assistant import Assistant
+
+    t0 = time.perf_counter()
+    where = index_dir if index_dir is not None else settings.index_dir
+    say(f"Opening the index in {where}")
+    a = Assistant(index_dir=index_dir, settings=settings, bootstrap=False)
+    if index_dir is None and settings.bootstrap_dir and not a.documents():
+        say("First start: indexing the bundled articles")
+
+        def progress(done: int, total: int, path: str) -> None:
+            if path:
+                say(f"First start: indexing the bundled articles ({done + 1}/{total}: {Path(path).name})")
+
+        a.ingest([settings.bootstrap_dir], progress=progress)
+    say("Loading the embedding model")
+    a.embedder.embed(["warm up"])
+    a.sparse.get()
+    n = len(a.documents())
+    say(f"Ready in {time.perf_counter() - t0:.1f} s: {n} article{'s' if n != 1 else ''} indexed")
+    return a
+
+
+# -- how the UI calls the core ------------------------------------------------------------
+def _accepts(fn, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+class ChatModels:
+    """LLM backends chosen in the UI, created once per (backend, model) and reused."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, backend: str, model: str):
+        from ..llm import get_chat_model
+
+        key = (backend, model)
+        with self._lock:
+            if key not in self._cache:
+                llm_settings = self.settings.llm.model_copy(update={"model": model} if model else {})
+                self._cache[key] = get_chat_model(backend, llm_settings)
+            return self._cache[key]
+
+
+def stream_answer(assistant, question: str, top_k: Optional[int], history: list[dict],
+                  backend: Optional[str], model: Optional[str], models: ChatModels):
+    """assistant.ask_stream with whatever of history= and llm= it supports."""
+    kwargs: dict[str, Any] = {"top_k": top_k}
+    if history and _accepts(assistant.ask_stream, "history"):
+        kwargs["history"] = history
+    default_backend, default_model = models.settings.llm.backend, models.settings.llm.model
+    if backend and _accepts(assistant.ask_stream, "llm") and (
+            backend != default_backend or (backend != "none" and model and model != default_model)):
+        kwargs["llm"] = models.get(backend, model or default_model)
+    return assistant.ask_stream(question, **kwargs)
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_upload_name(name: str) -> str:
+    base = Path(str(name)).name
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = _SAFE_NAME.sub("-", stem).strip("-.") or "upload"
+    ext = _SAFE_NAME.sub("", ext).lower()
+    return f"{stem[:120]}.{ext}" if ext else stem[:120]
+
+
+def _doc_choices(docs: list[dict]) -> list[tuple[str, str]]:
+    out = []
+    for d in docs:
+        meta = " · ".join(str(x) for x in (d.get("outlet"), d.get("date")) if x)
+        label = f"{d.get('title') or d['doc_id']}{f'  ({meta})' if meta else ''}"
+        out.append((label[:140], d["doc_id"]))
+    return out
+
+
+# -- the app ----------------------------------------------------------------------------------
+def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
+    """The Blocks app over `assistant` (an Assistant, or an AssistantHolder still getting ready)."""
+    holder = assistant if isinstance(assistant, AssistantHolder) else AssistantHolder(assistant)
+    settings = settings or getattr(assistant, "settings", None) or Settings()
+    models = ChatModels(settings)
+    max_upload = settings.ui.max_upload_mb
+    index_dir = Path(settings.index_dir)
+
+    def upload_dir(a) -> Path:
+        d = Path(a.settings.index_dir) / "uploads"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # ---- handlers -------------------------------------------------------------------------
+    def status():
+        if holder.error:
+            return render.render_status(f"Could not open the index: {holder.error}", False, error=True)
+        if holder._assistant is None:
+            return render.render_status(holder.message, False)
+        n = len(holder._assistant.documents())
+        return render.render_status(f"{n} article{'s' if n != 1 else ''} indexed · answers quote the articles "
+                                    "word for word", True)
+
+    def articles_view():
+        try:
+            docs = holder.get().documents()
+        except NotReady:
+            return render.render_docs_table([]), gr.update(choices=[], value=None)
+        return render.render_docs_table(docs), gr.update(choices=_doc_choices(docs), value=None)
+
+    def tick():
+        done = holder.ready.is_set()
+        table, choices = articles_view()
+        return status(), table, choices, gr.Timer(active=not done)
+
+    def respond(question, chat, history, top_k, backend, model):
+        question = (question or "").strip()
+        chat = list(chat or [])
+        history = list(history or [])
+        if not question:
+            yield gr.update(), chat, history
+            return
+        chat += [{"role": "user", "content": render.render_user(question)},
+                 {"role": "assistant", "content": render.render_pending()}]
+        yield "", chat, history
+        try:
+            a = holder.get()
+            answer, text = None, ""
+            for item in stream_answer(a, question, int(top_k) if top_k else None, history, backend, model,
+                                      models):
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    text += item
+                    chat[-1] = {"role": "assistant", "content": render.render_streaming(text)}
+                    yield "", chat, history
+            if answer is None:
+                raise RagError("No answer came back; try again.")
+            chat[-1] = {"role": "assistant", "content": render.render_answer(answer)}
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        except RagError as e:
+            chat[-1] = {"role": "assistant", "content": render.render_error(str(e))}
+        except Exception as e:  # never a blank failure in the chat
+            log.error("answering %r failed:\n%s", question, traceback.format_exc())
+            chat[-1] = {"role": "assistant", "content": render.render_error(
+                f"Something went wrong while answering ({type(e).__name__}: {e}).")}
+        yield "", chat, history
+
+    def clear():
+        return [], [], render.READER_EMPTY, ""
+
+    def open_ref(ref):
+        try:
+            d = json.loads(ref or "{}")
+            doc_id, start, end = str(d["doc"]), int(d["start"]), int(d["end"])
+        except (ValueError, KeyError, TypeError):
+            return render.render_reader_error("That link does not point at a passage.")
+        try:
+            doc = holder.get().document(doc_id)
+        except RagError as e:
+            return render.render_reader_error(str(e))
+        return render.render_reader(doc, start, end)
+
+    def ingest(files, progress=gr.Progress()):
+        if not files:
+            table, choices = articles_view()
+            return gr.update(), table, choices, None
+        try:
+            a = holder.get()
+        except NotReady as e:
+            table, choices = articles_view()
+            return render.render_error(str(e)), table, choices, None
+        dest_dir = upload_dir(a)
+        paths, too_big = [], []
+        for f in files if isinstance(files, list) else [files]:
+            src = Path(f if isinstance(f, (str, Path)) else getattr(f, "name", f))
+            name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
+            size_mb = src.stat().st_size / 1_000_000 if src.exists() else 0
+            if size_mb > max_upload:
+                too_big.append((name, f"{size_mb:.1f} MB is over the upload limit of {max_upload:g} MB "
+                                      "(setting RAG_UI__MAX_UPLOAD_MB)"))
+                continue
+            dest = dest_dir / name
+            shutil.copyfile(src, dest)
+            paths.append(dest)
+
+        def report_progress(done: int, total: int, path: str) -> None:
+            progress((done, max(total, 1)), desc=f"Indexing {Path(path).name}" if path else "Indexing",
+                     unit="files")
+
+        progress(0, desc="Indexing")
+        try:
+            report = a.ingest(paths, progress=report_progress).to_dict() if paths else {}
+        except RagError as e:
+            table, choices = articles_view()
+            return render.render_error(str(e)), table, choices, None
+        table, choices = articles_view()
+        return render.render_ingest_report(report, too_big), table, choices, None
+
+    def remove(doc_id):
+        if not doc_id:
+            table, choices = articles_view()
+            return render.render_error("Pick an article to remove first."), table, choices
+        try:
+            a = holder.get()
+            doc = a.document(doc_id)
+            a.remove(doc_id)
+            src = Path(doc.source) if doc.source else None
+            # an uploaded file nothing else comes from goes too, so a repair does not bring it back
+            if (src is not None and src.parent.resolve() == upload_dir(a).resolve() and src.exists()
+                    and not any(d.get("source") == doc.source for d in a.documents())):
+                src.unlink()
+            msg = f'<div class="rag-report"><div class="rag-report-ok">Removed: {render.esc(doc.title or doc_id)}' \
+                  '</div></div>'
+        except RagError as e:
+            msg = render.render_error(str(e))
+        table, choices = articles_view()
+        return msg, table, choices
+
+    def api_ask(question: str) -> dict:
+        """Answer a question from the indexed articles. Returns the answer as JSON (Answer.to_dict())."""
+        try:
+            return holder.get().ask(question).to_dict()
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    # ---- layout ---------------------------------------------------------------------------
+    with gr.Blocks(title="News QA — grounded answers with quotes", fill_width=True) as demo:
+        with gr.Row(elem_id="rag-header"):
+            gr.HTML('<div class="rag-brand"><span class="rag-logo">❝</span>News QA'
+                    '<span class="rag-tagline">answers quoted from the articles</span></div>')
+            status_html = gr.HTML(status(), elem_id="rag-status")
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=6, min_width=380):
+                        chat = gr.Chatbot(
+                            elem_id="rag-chat", show_label=False, height="62vh", min_height=360,
+                            render_markdown=False, sanitize_html=True, feedback_options=None,
+                            buttons=[], layout="bubble", group_consecutive_messages=False,
+                            placeholder=("<div class='rag-placeholder'><b>Ask about the news articles.</b><br>"
+                                         "Every answer shows the exact sentences it comes from — click one to "
+                                         "read it in place.</div>"))
+                        with gr.Row(elem_id="rag-ask-row"):
+                            question = gr.Textbox(placeholder="Ask a question about the articles…",
+                                                  show_label=False, scale=8, lines=1, max_lines=4,
+                                                  autofocus=True, elem_id="rag-question")
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80,
+                                                elem_id="rag-ask")
+                        with gr.Row():
+                            gr.Examples(EXAMPLES, inputs=[question], label="Try", examples_per_page=3)
+                        with gr.Row():
+                            clear_btn = gr.Button("Clear conversation", variant="secondary", size="sm",
+                                                  elem_id="rag-clear")
+                        with gr.Accordion("Answer settings", open=False, elem_id="rag-settings"):
+                            with gr.Row():
+                                backend = gr.Dropdown(list(BACKENDS), value=settings.llm.backend,
+                                                      label="Answer writer (LLM backend)",
+                                                      info="none = extractive: the answer is taken from the "
+                                                           "quotes themselves", elem_id="rag-backend")
+                                model = gr.Textbox(value=settings.llm.model, label="Model",
+                                                   info="model name for openai / ollama", elem_id="rag-model")
+                            top_k = gr.Slider(1, 20, value=settings.retrieval.top_k, step=1,
+                                              label="Passages read per question", elem_id="rag-topk")
+                    with gr.Column(scale=5, min_width=340, elem_id="rag-reader-col"):
+                        reader = gr.HTML(render.READER_EMPTY, elem_id="rag-reader", label="Article")
+            with gr.Tab("Articles", id="articles"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        docs_html = gr.HTML(render.render_docs_table([]), elem_id="rag-docs")
+                    with gr.Column(scale=2):
+                        upload = gr.File(label=f"Add articles (.txt .md .html .jsonl, up to {max_upload:g} MB each)",
+                                         file_count="multiple", type="filepath", elem_id="rag-upload",
+                                         file_types=[".txt", ".md", ".html", ".htm", ".jsonl"])
+                        ingest_msg = gr.HTML("", elem_id="rag-ingest-msg")
+                        with gr.Group():
+                            remove_pick = gr.Dropdown([], label="Remove an article", elem_id="rag-remove-pick")
+                            remove_btn = gr.Button("Remove from the index", variant="stop", size="sm",
+                                                   elem_id="rag-remove")
+        history = gr.State([])
+        ref_box = gr.Textbox(visible="hidden", elem_id="rag-ref")
+        open_btn = gr.Button("open", elem_id="rag-open-ref", elem_classes=["rag-hidden"])
+        timer = gr.Timer(1.0, active=not holder.ready.is_set())
+
+        # ---- events -----------------------------------------------------------------------
+        private = {"api_visibility": "private"}
+        ask_inputs = [question, chat, history, top_k, backend, model]
+        ask_outputs = [question, chat, history]
+        question.submit(respond, ask_inputs, ask_outputs, **private)
+        ask_btn.click(respond, ask_inputs, ask_outputs, **private)
+        clear_btn.click(clear, None, [chat, history, reader, ref_box], queue=False, **private)
+        open_btn.click(open_ref, [ref_box], [reader], js="(r) => window.__ragRef || r", queue=False,
+                       **private).then(None, None, None, js=JS_SCROLL, **private)
+        upload.upload(ingest, [upload], [ingest_msg, docs_html, remove_pick, upload],
+                      concurrency_limit=1, concurrency_id="write", **private)
+        remove_btn.click(remove, [remove_pick], [ingest_msg, docs_html, remove_pick],
+                         concurrency_limit=1, concurrency_id="write", **private)
+        timer.tick(tick, None, [status_html, docs_html, remove_pick, timer], queue=False, **private)
+        demo.load(tick, None, [status_html, docs_html, remove_pick, timer], queue=False, **private)
+        gr.api(api_ask, api_name="ask")
+    demo.rag_holder = holder  # for launch() and tests
+    return demo
+
+
+JS_SCROLL = """() => {
+  const go = () => { const m = document.getElementById('rag-hl');
+    if (m) m.scrollIntoView({block: 'center', behavior: 'smooth'}); };
+  setTimeout(go, 50); setTimeout(go, 400);
+}"""
+
+
+def launch_kwargs(settings: Settings, host: Optional[str] = None, port: Optional[int] = None,
+                  index_dir: Optional[str | Path] = None) -> dict:
+    """Safe launch settings: loopback unless set, auth when set, never a share link, size limit,
+    and no file served from disk except what gradio itself keeps for uploads."""
+    ui = settings.ui
+    idx = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
+    kw = dict(server_name=host or ui.host, server_port=port or ui.port, share=False,
+              max_file_size=int(ui.max_upload_mb * 1_000_000), allowed_paths=[],
+              blocked_paths=[str(idx)], show_error=False, ssr_mode=False, mcp_server=False,
+              enable_monitoring=False, pwa=False, run_history=False, footer_links=["api", "settings"],
+              theme=theme(), css=CSS, js=JS, app_kwargs={"docs_url": None, "redoc_url": None})
+    if ui.username and ui.password:
+        kw["auth"] = (ui.username, ui.password)
+        kw["auth_message"] = "News QA: sign in to ask questions about the articles."
+    elif ui.username or ui.password:
+        raise RagError("Set both RAG_UI__USERNAME and RAG_UI__PASSWORD to turn on login (only one is set).")
+    return kw
+
+
+def launch(index_dir: Optional[str | Path] = None, settings: Optional[Settings] = None,
+           host: Optional[str] = None, port: Optional[int] = None, block: bool = True,
+           assistant=None, quiet: bool = False):
+    """Start the web UI. The page comes up at once and shows progress while the index opens
+    (and, on first start, is built from the bundled articles). Returns (demo, url)."""
+    settings = settings or Settings()
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+
+    def say(msg: str) -> None:
+        holder.set_status(msg)
+        if not quiet:
+            print(f"[rag] {msg}", file=sys.stderr, flush=True)
+
+    holder = AssistantHolder(assistant)
+    if assistant is None:
+        holder.start(lambda h: open_assistant(index_dir, settings, say))
+    demo = build_app(holder, settings)
+    demo.queue(default_concurrency_limit=settings.ui.concurrency)
+    kw = launch_kwargs(settings, host, port, index_dir)
+    bind = kw["server_name"]
+    if bind not in ("127.0.0.1", "localhost", "::1") and "auth" not in kw and not quiet:
+        print(f"[rag] warning: listening on {bind} without a login; set RAG_UI__USERNAME and "
+              "RAG_UI__PASSWORD to require one.", file=sys.stderr, flush=True)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **kw)
+    if not quiet:
+        print(f"[rag] web UI at {url}", file=sys.stderr, flush=True)
+    if block:
+        try:
+            demo.block_thread()
+        except KeyboardInterrupt:
+            pass
+    return demo, url

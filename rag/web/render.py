@@ -1,0 +1,216 @@
+"""Answers, articles and reports as safe HTML for the web UI.
+
+The one rule: everything that comes from an article (text, titles, outlets,
+dates, ids) or from a user goes through ``html.escape`` and is never rendered
+as markdown or HTML. The only markup in the output is the markup built here.
+Clickable quotes carry their location in class names (``rag-ref rag-d-<hex doc
+id> rag-s-<start> rag-e-<end>``: the chat's sanitizer keeps classes); a small
+script in the page turns a click into "open this span in the reader".
+"""
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import PurePath
+from typing import Any, Iterable, Mapping, Optional
+
+from ..answer import Answer, Quote
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+ABSTAIN_TITLE = "The articles don't say"
+
+
+def esc(value: Any) -> str:
+    """Text as inert HTML: no tag, attribute or entity from it survives."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _q(q: Quote | Mapping[str, Any], key: str) -> Any:
+    return q.get(key) if isinstance(q, Mapping) else getattr(q, key)
+
+
+def ref_classes(doc_id: str, start: int, end: int) -> str:
+    """Where a quote stands, as class names (the chat's HTML sanitizer drops data-* attributes):
+    rag-d-<hex of the doc id's UTF-8> rag-s-<start> rag-e-<end>."""
+    return f"rag-d-{str(doc_id).encode('utf-8').hex()} rag-s-{int(start)} rag-e-{int(end)}"
+
+
+def parse_ref_classes(classes: str) -> Optional[tuple[str, int, int]]:
+    """The inverse of ref_classes (used by tests; the page does the same in JS)."""
+    d = s = e = None
+    for c in classes.split():
+        if c.startswith("rag-d-"):
+            d = bytes.fromhex(c[6:]).decode("utf-8")
+        elif c.startswith("rag-s-"):
+            s = int(c[6:])
+        elif c.startswith("rag-e-"):
+            e = int(c[6:])
+    return None if d is None or s is None or e is None else (d, s, e)
+
+
+def ref_attrs(q: Quote | Mapping[str, Any], cls: str) -> str:
+    """Attributes that make an element open its quote in the reader when clicked."""
+    return (f'class="{cls} rag-ref {ref_classes(_q(q, "doc_id"), _q(q, "start"), _q(q, "end"))}" '
+            'role="button" tabindex="0"')
+
+
+def meta_line(q: Quote | Mapping[str, Any]) -> str:
+    parts = [x for x in (_q(q, "outlet"), _q(q, "date")) if x]
+    title = _q(q, "title") or _q(q, "doc_id")
+    meta = f' <span class="rag-meta-dim">· {esc(" · ".join(str(p) for p in parts))}</span>' if parts else ""
+    return f'<span class="rag-meta-title">{esc(title)}</span>{meta}'
+
+
+def quote_card(q: Quote | Mapping[str, Any], n: Optional[int] = None, kind: str = "quote") -> str:
+    label = f'<span class="rag-num">{n}</span>' if n is not None else ""
+    return (f'<div {ref_attrs(q, "rag-" + kind)} title="Open in the article">{label}'
+            f'<div class="rag-qbody"><div class="rag-qtext">“{esc(_q(q, "text"))}”</div>'
+            f'<div class="rag-meta">{meta_line(q)}</div></div></div>')
+
+
+def answer_text_html(text: str, quotes: list[Quote]) -> str:
+    """Escaped answer text whose [n] markers open quote n."""
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        if 1 <= n <= len(quotes):
+            return f'<span {ref_attrs(quotes[n - 1], "rag-cite")} title="Open quote {n}">[{n}]</span>'
+        return m.group(0)
+
+    return _MARKER.sub(link, esc(text))
+
+
+def _footer(answer: Answer) -> str:
+    total = (answer.timings or {}).get("total_ms")
+    took = f"{total / 1000:.1f} s" if total is not None and total >= 1000 else (
+        f"{total:.0f} ms" if total is not None else "–")
+    path = answer.path or "extractive"
+    label = {"extractive": "extractive (quoted from the articles)", "llm": "written by the language model"}.get(
+        path, path)
+    return f'<div class="rag-foot">{esc(took)} · {esc(label)}</div>'
+
+
+def _support_html(answer: Answer) -> str:
+    out = []
+    for group in answer.support or []:
+        quotes = group.get("quotes") or []
+        if len(quotes) < 2:
+            continue
+        outlets = sorted({q.get("outlet") or q.get("title") or q.get("doc_id") for q in quotes})
+        out.append(f'<div class="rag-support">✓ Reported by {len(quotes)} articles'
+                   f' <span class="rag-meta-dim">({esc(", ".join(str(o) for o in outlets))})</span></div>')
+    return "".join(out)
+
+
+def _conflicts_html(answer: Answer) -> str:
+    if not answer.conflicts:
+        return ""
+    cards = []
+    for c in answer.conflicts:
+        q = c.get("quote") or {}
+        who = " · ".join(str(x) for x in (c.get("outlet") or q.get("title"), c.get("date")) if x)
+        cards.append(f'<div {ref_attrs(q, "rag-side")} title="Open in the article">'
+                     f'<div class="rag-side-value">{esc(c.get("value"))}</div>'
+                     f'<div class="rag-meta">{esc(who)}</div>'
+                     f'<div class="rag-qtext rag-small">“{esc(q.get("text"))}”</div></div>')
+    return ('<div class="rag-conflict"><div class="rag-conflict-title">⚠ The sources differ</div>'
+            f'<div class="rag-sides">{"".join(cards)}</div></div>')
+
+
+def render_answer(answer: Answer) -> str:
+    """One finished answer: text with clickable markers, quotes, conflicts, footer."""
+    rewritten = ""
+    if answer.rewritten_question and answer.rewritten_question != answer.question:
+        rewritten = f'<div class="rag-rewritten">Read as: {esc(answer.rewritten_question)}</div>'
+    if answer.abstained:
+        closest = "".join(quote_card(q, kind="closest") for q in answer.closest)
+        closest_html = (f'<div class="rag-section">Closest passages — not an answer, for reading</div>{closest}'
+                        if closest else "")
+        return (f'<div class="rag-msg rag-abstain">{rewritten}'
+                f'<div class="rag-abstain-title">{ABSTAIN_TITLE}</div>'
+                f'<div class="rag-abstain-text">{esc(answer.text)}</div>{closest_html}{_footer(answer)}</div>')
+    quotes = "".join(quote_card(q, n) for n, q in enumerate(answer.quotes, start=1))
+    quotes_html = f'<div class="rag-section">Sources</div>{quotes}' if quotes else ""
+    return (f'<div class="rag-msg rag-answer">{rewritten}'
+            f'<div class="rag-text">{answer_text_html(answer.text, answer.quotes)}</div>'
+            f'{_support_html(answer)}{_conflicts_html(answer)}{quotes_html}{_footer(answer)}</div>')
+
+
+def render_streaming(text: str) -> str:
+    return f'<div class="rag-msg rag-answer"><div class="rag-text">{esc(text)}<span class="rag-caret">▍</span></div></div>'
+
+
+def render_pending(label: str = "Reading the articles…") -> str:
+    return f'<div class="rag-msg rag-pending"><span class="rag-dots"></span>{esc(label)}</div>'
+
+
+def render_user(question: str) -> str:
+    return f'<div class="rag-user">{esc(question)}</div>'
+
+
+def render_error(message: str) -> str:
+    return f'<div class="rag-msg rag-error">{esc(message)}</div>'
+
+
+READER_EMPTY = ('<div class="rag-reader rag-reader-empty"><div class="rag-reader-hint">'
+                'Click a quote or a marker like <span class="rag-cite">[1]</span> to read it in its article.'
+                '</div></div>')
+
+
+def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None) -> str:
+    """The whole article, escaped, with text[start:end] wrapped in <mark id="rag-hl">."""
+    text = doc.text
+    meta = " · ".join(str(x) for x in (doc.outlet, doc.date) if x)
+    src = PurePath(str(doc.source)).name if doc.source else ""
+    head = (f'<div class="rag-reader-head"><div class="rag-reader-title">{esc(doc.title or doc.doc_id)}</div>'
+            f'<div class="rag-meta">{esc(meta)}{" · " if meta and src else ""}'
+            f'<span class="rag-meta-dim">{esc(src)}</span></div></div>')
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        body = (f'{esc(text[:start])}<mark id="rag-hl" class="rag-hl" data-start="{start}" data-end="{end}">'
+                f'{esc(text[start:end])}</mark>{esc(text[end:])}')
+        where = f'<div class="rag-reader-where">Highlighted: characters {start}–{end}</div>'
+    else:
+        body, where = esc(text), ""
+    return f'<div class="rag-reader">{head}{where}<div class="rag-reader-body">{body}</div></div>'
+
+
+def render_reader_error(message: str) -> str:
+    return f'<div class="rag-reader rag-reader-empty"><div class="rag-error">{esc(message)}</div></div>'
+
+
+def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
+    docs = list(docs)
+    if not docs:
+        return '<div class="rag-empty">No articles indexed yet. Upload some below.</div>'
+    rows = "".join(
+        f'<tr><td class="rag-td-title">{esc(d.get("title") or d.get("doc_id"))}'
+        f'<div class="rag-meta-dim rag-small">{esc(d.get("doc_id"))}</div></td>'
+        f'<td>{esc(d.get("outlet") or "–")}</td><td class="rag-nowrap">{esc(d.get("date") or "–")}</td>'
+        f'<td class="rag-num-cell">{esc(d.get("chunks") if d.get("chunks") is not None else "–")}</td></tr>'
+        for d in docs)
+    return (f'<div class="rag-docs-count">{len(docs)} article{"s" if len(docs) != 1 else ""} indexed</div>'
+            '<table class="rag-docs"><thead><tr><th>Title</th><th>Outlet</th><th>Date</th>'
+            f'<th class="rag-num-cell">Chunks</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+def render_ingest_report(report: Mapping[str, Any], too_big: Iterable[tuple[str, str]] = ()) -> str:
+    """What an upload did: added, updated, unchanged, refused (with reasons)."""
+    lines = []
+    for key, label, cls in (("added", "Added", "ok"), ("updated", "Updated", "ok"),
+                            ("skipped", "Unchanged (already indexed)", "dim")):
+        items = report.get(key) or []
+        if items:
+            lines.append(f'<div class="rag-report-{cls}">{label}: {esc(", ".join(items))}</div>')
+    refused = [(r["source"], r["reason"]) for r in report.get("refused") or []] + list(too_big)
+    if refused:
+        items = "".join(f"<li><b>{esc(PurePath(str(s)).name)}</b>: {esc(r)}</li>" for s, r in refused)
+        lines.append(f'<div class="rag-report-bad">Refused:<ul>{items}</ul></div>')
+    if not lines:
+        lines.append('<div class="rag-report-dim">Nothing to ingest.</div>')
+    return f'<div class="rag-report">{"".join(lines)}</div>'
+
+
+def render_status(message: str, ready: bool, error: bool = False) -> str:
+    cls = "rag-status-error" if error else ("rag-status-ready" if ready else "rag-status-busy")
+    spinner = "" if ready or error else '<span class="rag-dots"></span>'
+    return f'<div class="rag-status {cls}">{spinner}{esc(message)}</div>'
