@@ -9,6 +9,7 @@ markdown). A click on a quote calls a small page script that hands the quote's
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
@@ -116,35 +117,39 @@ def _accepts(fn, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-class ChatModels:
-    """LLM backends chosen in the UI, created once per (backend, model) and reused."""
+class ModelChoice:
+    """The LLM model typed in the UI: the assistant answers with its settings' model, so another
+    model gets a shallow copy of the assistant (same index, store and embedder) whose LLM settings
+    name it; copies are made once per model and reused."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._cache: dict[tuple[str, str], Any] = {}
+    def __init__(self):
+        self._copies: dict[tuple[int, str], Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, backend: str, model: str):
-        from ..llm import get_chat_model
-
-        key = (backend, model)
+    def assistant_for(self, assistant, model: Optional[str]):
+        model = (model or "").strip()
+        if not model or model == assistant.settings.llm.model:
+            return assistant
+        key = (id(assistant), model)
         with self._lock:
-            if key not in self._cache:
-                llm_settings = self.settings.llm.model_copy(update={"model": model} if model else {})
-                self._cache[key] = get_chat_model(backend, llm_settings)
-            return self._cache[key]
+            if key not in self._copies:
+                other = copy.copy(assistant)
+                other.settings = assistant.settings.model_copy(
+                    update={"llm": assistant.settings.llm.model_copy(update={"model": model})})
+                self._copies[key] = other
+            return self._copies[key]
 
 
 def stream_answer(assistant, question: str, top_k: Optional[int], history: list[dict],
-                  backend: Optional[str], model: Optional[str], models: ChatModels):
+                  backend: Optional[str], model: Optional[str], models: ModelChoice):
     """assistant.ask_stream with whatever of history= and llm= it supports."""
     kwargs: dict[str, Any] = {"top_k": top_k}
     if history and _accepts(assistant.ask_stream, "history"):
         kwargs["history"] = history
-    default_backend, default_model = models.settings.llm.backend, models.settings.llm.model
-    if backend and _accepts(assistant.ask_stream, "llm") and (
-            backend != default_backend or (backend != "none" and model and model != default_model)):
-        kwargs["llm"] = models.get(backend, model or default_model)
+    if backend and _accepts(assistant.ask_stream, "llm"):
+        kwargs["llm"] = backend
+        if backend != "none":
+            assistant = models.assistant_for(assistant, model)
     return assistant.ask_stream(question, **kwargs)
 
 
@@ -175,7 +180,7 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
     """The Blocks app over `assistant` (an Assistant, or an AssistantHolder still getting ready)."""
     holder = assistant if isinstance(assistant, AssistantHolder) else AssistantHolder(assistant)
     settings = settings or getattr(assistant, "settings", None) or Settings()
-    models = ChatModels(settings)
+    models = ModelChoice()
     max_upload = settings.ui.max_upload_mb
     index_dir = Path(settings.index_dir)
 
@@ -241,6 +246,10 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
 
     def clear():
         return [], [], render.READER_EMPTY, ""
+
+    def pick_example(evt: gr.SelectData):
+        v = evt.value
+        return (v.get("text") if isinstance(v, dict) else str(v or "")) or ""
 
     def open_ref(ref):
         try:
@@ -333,15 +342,14 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                             buttons=[], layout="bubble", group_consecutive_messages=False,
                             placeholder=("<div class='rag-placeholder'><b>Ask about the news articles.</b><br>"
                                          "Every answer shows the exact sentences it comes from — click one to "
-                                         "read it in place.</div>"))
+                                         "read it in place.</div>"),
+                            examples=[{"text": q} for q in EXAMPLES])
                         with gr.Row(elem_id="rag-ask-row"):
                             question = gr.Textbox(placeholder="Ask a question about the articles…",
                                                   show_label=False, scale=8, lines=1, max_lines=4,
                                                   autofocus=True, elem_id="rag-question")
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80,
                                                 elem_id="rag-ask")
-                        with gr.Row():
-                            gr.Examples(EXAMPLES, inputs=[question], label="Try", examples_per_page=3)
                         with gr.Row():
                             clear_btn = gr.Button("Clear conversation", variant="secondary", size="sm",
                                                   elem_id="rag-clear")
@@ -352,7 +360,8 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                                                       info="none = extractive: the answer is taken from the "
                                                            "quotes themselves", elem_id="rag-backend")
                                 model = gr.Textbox(value=settings.llm.model, label="Model",
-                                                   info="model name for openai / ollama", elem_id="rag-model")
+                                                   info="model name sent to openai / ollama servers",
+                                                   elem_id="rag-model")
                             top_k = gr.Slider(1, 20, value=settings.retrieval.top_k, step=1,
                                               label="Passages read per question", elem_id="rag-topk")
                     with gr.Column(scale=5, min_width=340, elem_id="rag-reader-col"):
@@ -382,6 +391,9 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         question.submit(respond, ask_inputs, ask_outputs, **private)
         ask_btn.click(respond, ask_inputs, ask_outputs, **private)
         clear_btn.click(clear, None, [chat, history, reader, ref_box], queue=False, **private)
+        chat.clear(clear, None, [chat, history, reader, ref_box], queue=False, **private)
+        chat.example_select(pick_example, None, [question], queue=False, **private).then(
+            respond, ask_inputs, ask_outputs, **private)
         open_btn.click(open_ref, [ref_box], [reader], js="(r) => window.__ragRef || r", queue=False,
                        **private).then(None, None, None, js=JS_SCROLL, **private)
         upload.upload(ingest, [upload], [ingest_msg, docs_html, remove_pick, upload],
@@ -396,8 +408,17 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
 
 
 JS_SCROLL = """() => {
-  const go = () => { const m = document.getElementById('rag-hl');
-    if (m) m.scrollIntoView({block: 'center', behavior: 'smooth'}); };
+  const go = () => {
+    const m = document.getElementById('rag-hl');
+    if (!m) return;
+    const body = m.closest('.rag-reader-body');
+    if (body) body.scrollTo({top: Math.max(0, m.offsetTop - body.clientHeight / 3), behavior: 'smooth'});
+    const pane = document.getElementById('rag-reader');
+    if (pane) {
+      const r = pane.getBoundingClientRect();
+      if (r.top < 0 || r.top > window.innerHeight - 120) pane.scrollIntoView({block: 'start', behavior: 'smooth'});
+    }
+  };
   setTimeout(go, 50); setTimeout(go, 400);
 }"""
 

@@ -120,7 +120,7 @@ CSS = """
 .rag-reader-title { font-size: 1.12rem; font-weight: 650; color: #0f172a; line-height: 1.35; }
 .rag-reader-where { font-size: .75rem; color: #94a3b8; margin-bottom: 6px; }
 .rag-reader-body { white-space: pre-wrap; font-family: Georgia, 'Times New Roman', serif; font-size: .98rem;
-  line-height: 1.65; color: #1e293b; max-height: 70vh; overflow-y: auto; padding-right: 6px; }
+  line-height: 1.65; color: #1e293b; max-height: 70vh; position: relative; overflow-y: auto; padding-right: 6px; }
 mark.rag-hl { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; box-shadow: 0 0 0 2px #fde68a; }
 
 /* articles */

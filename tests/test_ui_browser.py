@@ -1,0 +1,146 @@
+"""The web UI in a real browser (headless Debian Chromium driven by Playwright).
+
+Screenshots go to tests/artifacts/ (gitignored).
+"""
+from __future__ import annotations
+
+import pytest
+
+from ui_helpers import ask, chromium_page, parse_ref, running_app, shot, wait_ready
+
+pytestmark = pytest.mark.timeout(600)
+
+INVENTED = """Velmora opens glass footbridge over the Tarn gorge
+
+VELMORA — The town of Velmora opened a glass footbridge across the Tarn gorge on Saturday, 29 November 2025.
+
+The bridge is 412 metres long and hangs 96 metres above the river, the town council said.
+
+Mayor Ilse Brandvold said the crossing cost 18.5 million euros and took three years to build.
+
+Engineers from the firm Halvorsen Strukt designed the bridge to carry 1,200 walkers at a time.
+"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from rag import Assistant
+
+    a = Assistant(index_dir=tmp_path_factory.mktemp("ui-index"), bootstrap=True)
+    with running_app(a) as (demo, url):
+        yield a, url
+
+
+def test_ask_click_quote_highlights_exact_span(app):
+    assistant, url = app
+    with chromium_page() as page:
+        wait_ready(page, url)
+        shot(page, "01-empty")
+        msg = ask(page, "How many vaccine doses did Vietnam secure?")
+        assert "258 million" in msg.locator(".rag-text").inner_text()
+        quotes = msg.locator(".rag-quote")
+        assert quotes.count() >= 1
+        assert "reported by" in msg.inner_text().lower()
+        assert "ms" in msg.locator(".rag-foot").inner_text() or " s " in msg.locator(".rag-foot").inner_text()
+        first = quotes.first
+        doc_id, start, end = parse_ref(first.get_attribute("class"))
+        quote_text = first.locator(".rag-qtext").evaluate("e => e.textContent")
+        assert quote_text == f"“{assistant.document(doc_id).text[start:end]}”"
+        first.click()
+        page.wait_for_selector("#rag-reader mark#rag-hl")
+        mark = page.locator("#rag-reader mark#rag-hl")
+        assert mark.evaluate("e => e.textContent") == assistant.document(doc_id).text[start:end]
+        assert mark.evaluate("e => e.textContent") == quote_text[1:-1]
+        # the highlight is scrolled into view inside the reader
+        page.wait_for_timeout(900)
+        assert mark.evaluate("""m => { const b = m.closest('.rag-reader-body').getBoundingClientRect();
+                                       const r = m.getBoundingClientRect();
+                                       return r.top >= b.top - 2 && r.top < b.bottom; }""")
+        assert page.locator("#rag-reader .rag-reader-title").inner_text() == assistant.document(doc_id).title
+        shot(page, "02-answer-reader")
+
+
+def test_abstention_looks_different_and_closest_passages_open(app):
+    assistant, url = app
+    with chromium_page() as page:
+        wait_ready(page, url)
+        msg = ask(page, "What is the population of Peru?")
+        assert "rag-abstain" in msg.get_attribute("class")
+        assert "The articles don't say" in msg.inner_text()
+        closest = msg.locator(".rag-closest")
+        if closest.count():
+            doc_id, start, end = parse_ref(closest.first.get_attribute("class"))
+            closest.first.click()
+            page.wait_for_selector("#rag-reader mark#rag-hl")
+            assert page.locator("#rag-reader mark#rag-hl").evaluate("e => e.textContent") == \
+                assistant.document(doc_id).text[start:end]
+        shot(page, "03-abstention")
+        page.click("#rag-clear")
+        page.wait_for_function("() => document.querySelectorAll('#rag-chat .rag-msg').length === 0")
+        assert page.locator("#rag-reader mark").count() == 0
+
+
+def test_follow_up_and_settings(app):
+    _, url = app
+    with chromium_page() as page:
+        wait_ready(page, url)
+        ask(page, "How much did vaccine diplomacy save the state budget?")
+        page.click("#rag-settings")  # open the accordion
+        page.wait_for_selector("#rag-topk input[type=number]")
+        page.fill("#rag-topk input[type=number]", "3")
+        page.keyboard.press("Enter")
+        msg = ask(page, "And how many doses did it secure?")
+        assert msg.locator(".rag-foot").count() == 1, msg.inner_text()
+        shot(page, "04-follow-up-settings")
+
+
+def test_upload_article_then_ask_about_it_then_remove(app, tmp_path):
+    assistant, url = app
+    f = tmp_path / "vtn-2025-11-30-velmora-glass-bridge.txt"
+    f.write_text(INVENTED, encoding="utf-8")
+    with chromium_page() as page:
+        wait_ready(page, url)
+        page.get_by_role("tab", name="Articles").click()
+        page.wait_for_selector("#rag-docs table")
+        assert page.locator("#rag-docs tbody tr").count() == 2
+        page.locator("#rag-upload input[type=file]").set_input_files(str(f))
+        page.wait_for_selector("#rag-ingest-msg .rag-report-ok")
+        assert "Added" in page.locator("#rag-ingest-msg").inner_text()
+        page.wait_for_function("() => document.querySelectorAll('#rag-docs tbody tr').length === 3")
+        assert "Velmora opens glass footbridge" in page.locator("#rag-docs").inner_text()
+        shot(page, "05-articles-uploaded")
+
+        page.get_by_role("tab", name="Ask").click()
+        msg = ask(page, "How long is the glass footbridge in Velmora?")
+        assert "412 metres" in msg.inner_text()
+        q = msg.locator(".rag-quote", has_text="412 metres").first
+        doc_id, start, end = parse_ref(q.get_attribute("class"))
+        doc = assistant.document(doc_id)
+        assert doc.title == "Velmora opens glass footbridge over the Tarn gorge"
+        assert "412 metres" in doc.text[start:end]
+        q.click()
+        page.wait_for_selector("#rag-reader mark#rag-hl")
+        assert page.locator("#rag-reader mark#rag-hl").evaluate("e => e.textContent") == doc.text[start:end]
+        shot(page, "06-uploaded-answer")
+
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("#rag-remove-pick input").click()
+        page.get_by_role("option", name="Velmora opens glass footbridge", exact=False).click()
+        page.click("#rag-remove")
+        page.wait_for_function("() => document.querySelectorAll('#rag-docs tbody tr').length === 2")
+        assert "Removed" in page.locator("#rag-ingest-msg").inner_text()
+    assert all("velmora" not in d["doc_id"] for d in assistant.documents())
+
+
+def test_refused_upload_shows_reason(app, tmp_path):
+    _, url = app
+    bad = tmp_path / "empty.txt"
+    bad.write_bytes(b"")
+    with chromium_page() as page:
+        wait_ready(page, url)
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("#rag-upload input[type=file]").set_input_files(str(bad))
+        page.wait_for_selector("#rag-ingest-msg .rag-report-bad")
+        text = page.locator("#rag-ingest-msg").inner_text()
+        assert "empty.txt" in text and "Refused" in text
+        shot(page, "07-refused-upload")
