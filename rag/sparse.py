@@ -1,10 +1,27 @@
 """The sparse side of hybrid retrieval: BM25 (bm25s) over folded, stemmed terms.
 
 bm25s does the scoring; tokenisation is ours (textnorm.terms) so that
-"Pham Minh Chinh" matches "Phạm Minh Chính". The index is derived from the
-store: it is rebuilt when the store's generation changes and cached on disk
-beside the index (keyed by generation), so a restart does not rebuild it and
-several processes sharing one Chroma server each keep theirs current.
+"Pham Minh Chinh" matches "Phạm Minh Chính".
+
+Keeping it in step with the store, on one machine or many (RAG_CHROMA_URL):
+- Chroma holds the truth (chunks + document records). Every write replaces a
+  generation token in the store's `_meta` collection (store.bump_generation).
+- Each process keeps a SparseIndex labelled with the generation it was built
+  at, checks the token at most every `refresh_s` (one small record read, also
+  cheap over HTTP) and rebuilds when it changed. The token is read *before*
+  the chunks, so a snapshot is never older than its label.
+- Rebuilds are incremental per document: the snapshot keeps each document's
+  (sha256, ingested_at) stamp and its chunks' term ids, so only added or
+  changed documents are fetched from Chroma and tokenised; removed ones are
+  dropped. bm25s then re-indexes the term ids (no re-tokenising).
+- The snapshot is pickled under index_dir/sparse keyed by generation: a
+  restart (or another process on the same disk) loads it instead of
+  rebuilding; UI replicas on other machines each keep their own copy, fed
+  from the Chroma server. Nothing has to be shipped between machines and a
+  lost or torn snapshot only costs a rebuild.
+Alternatives rejected: BM25 inside Chroma (its full-text search is not BM25
+and does not fold diacritics); storing the bm25s arrays in Chroma (a blob per
+write, read by every replica on every change).
 """
 from __future__ import annotations
 
@@ -14,7 +31,6 @@ import pickle
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -25,21 +41,38 @@ from .textnorm import terms
 
 
 class SparseIndex:
-    def __init__(self, records: list[ChunkRecord], generation: str = ""):
+    """BM25 over a list of chunks. `term_ids[i]` are the terms of records[i] as
+    ids into `vocab`; `stamps` maps doc_id -> (sha256, ingested_at)."""
+
+    def __init__(self, records: list[ChunkRecord], generation: str = "",
+                 term_ids: Optional[list[np.ndarray]] = None, vocab: Optional[dict[str, int]] = None,
+                 stamps: Optional[dict[str, tuple]] = None):
         import bm25s
+        from bm25s.tokenization import Tokenized
 
         self.generation = generation
         self.records = records
-        tokens = [terms(r.text) for r in records]
-        self.df: Counter[str] = Counter(t for toks in tokens for t in set(toks))
+        self.vocab: dict[str, int] = dict(vocab or {})
+        if term_ids is None:
+            term_ids = [self._ids(terms(r.text)) for r in records]
+        self.term_ids = term_ids
+        self.stamps = dict(stamps or {})
         self.n = len(records)
         self.doc_ids = {r.doc_id for r in records}
-        self.bm25: Optional[bm25s.BM25] = None
+        counts = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        if term_ids:
+            np.add.at(counts, np.concatenate([np.unique(a) for a in term_ids]), 1)
+        self.df: dict[str, int] = {t: int(counts[i]) for t, i in self.vocab.items() if counts[i]}
+        self.bm25 = None
         if records:
             self.bm25 = bm25s.BM25()
-            self.bm25.index(tokens, show_progress=False)
-            # bm25s keeps its own vocabulary; queries are mapped through it.
+            self.bm25.index(Tokenized(ids=[a.tolist() for a in term_ids], vocab=self.vocab),
+                            show_progress=False)
             self._vocab = self.bm25.vocab_dict
+
+    def _ids(self, toks: list[str]) -> np.ndarray:
+        v = self.vocab
+        return np.fromiter((v.setdefault(t, len(v)) for t in toks), dtype=np.int32, count=len(toks))
 
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
@@ -48,7 +81,7 @@ class SparseIndex:
     def query(self, q_terms: list[str], k: int) -> list[tuple[ChunkRecord, float]]:
         if self.bm25 is None:
             return []
-        known = [t for t in q_terms if t in self._vocab]
+        known = [t for t in q_terms if self.df.get(t) and t in self._vocab]
         if not known:
             return []
         scores = self.bm25.get_scores(known)
@@ -56,6 +89,27 @@ class SparseIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(self.records[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def updated(self, store: Store, generation: str) -> "SparseIndex":
+        """A new index at `generation`: reuse the term ids of unchanged documents,
+        fetch and tokenise only added or changed ones."""
+        recs = store.document_records()
+        stamps = {d: (r.get("sha256"), r.get("ingested_at")) for d, r in recs.items()}
+        keep = {d for d, st in stamps.items() if self.stamps.get(d) == st}
+        fetch = [d for d in stamps if d not in keep]
+        records, term_ids = [], []
+        for r, ids in zip(self.records, self.term_ids):
+            if r.doc_id in keep:
+                records.append(r)
+                term_ids.append(ids)
+        vocab = dict(self.vocab)
+        helper = SparseIndex.__new__(SparseIndex)
+        helper.vocab = vocab
+        for i in range(0, len(fetch), 500):
+            for r in sorted(store.chunks_of(fetch[i:i + 500]), key=lambda r: (r.doc_id, r.start)):
+                records.append(r)
+                term_ids.append(helper._ids(terms(r.text)))
+        return SparseIndex(records, generation, term_ids, vocab, stamps)
 
 
 class SparseCache:
@@ -67,40 +121,57 @@ class SparseCache:
         self.refresh_s = refresh_s
         self._index: Optional[SparseIndex] = None
         self._checked = 0.0
+        self._build_s = 0.0
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
+        """After a write: bring the index up to date now (and persist it), so the
+        next question, and the next process to open this index, find it ready."""
         self._checked = 0.0
+        self.get(force=True)
 
-    def get(self) -> SparseIndex:
+    def get(self, force: bool = False) -> SparseIndex:
         with self._lock:
             now = time.monotonic()
-            if self._index is not None and now - self._checked < self.refresh_s:
+            # During a long ingest elsewhere the generation changes every batch;
+            # never spend more than about a quarter of the time rebuilding.
+            wait = max(self.refresh_s, 3 * self._build_s)
+            if self._index is not None and not force and now - self._checked < wait:
                 return self._index
             gen = self.store.generation()
             self._checked = now
             if self._index is None or self._index.generation != gen:
+                t0 = time.monotonic()
                 self._index = self._load(gen) or self._build(gen)
+                self._build_s = time.monotonic() - t0
+                self._checked = time.monotonic()
             return self._index
 
     def _path(self, gen: str) -> Path:
         return self.dir / f"bm25-{gen}.pkl"
 
-    def _load(self, gen: str) -> Optional[SparseIndex]:
-        p = self._path(gen)
+    def _load(self, gen: Optional[str]) -> Optional[SparseIndex]:
+        """The snapshot for `gen`; with gen=None the newest one on disk, whatever its generation."""
+        if gen is None:
+            found = sorted(self.dir.glob("bm25-*.pkl"), key=lambda p: p.stat().st_mtime) if self.dir.is_dir() else []
+            if not found:
+                return None
+            p = found[-1]
+        else:
+            p = self._path(gen)
         if not p.exists():
             return None
         try:
             with p.open("rb") as f:  # our own file, written by _build below
                 idx = pickle.load(f)
-            return idx if isinstance(idx, SparseIndex) and idx.generation == gen else None
+            ok = isinstance(idx, SparseIndex) and hasattr(idx, "stamps") and (gen is None or idx.generation == gen)
+            return idx if ok else None
         except Exception:
             return None  # a torn or stale cache file is simply rebuilt
 
     def _build(self, gen: str) -> SparseIndex:
-        visible = set(self.store.document_records())
-        records = [r for r in self.store.all_chunks() if r.doc_id in visible]
-        idx = SparseIndex(records, gen)
+        base = self._index or self._load(None) or SparseIndex([], "")
+        idx = base.updated(self.store, gen)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")

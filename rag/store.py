@@ -8,6 +8,10 @@ Layout of one index:
                        whose document has no record are invisible and swept.
 The chunks collection's metadata records how the index was built (embedding
 model, chunking); opening it with other settings raises IndexMismatchError.
+  <collection>_meta    small records: "generation", a token every write
+                       replaces (readers compare it to decide whether their
+                       BM25 snapshot is current), and "writer-lease" (server
+                       mode only, see serverlock.py).
 Everything lives in Chroma so that several processes (or a Chroma server)
 share one index; the BM25 side (sparse.py) is derived from it.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -84,6 +89,8 @@ class Store:
         # 1-d placeholder is stored.
         self.docs = self.client.get_or_create_collection(
             f"{name}_docs", metadata={"rag_schema": SCHEMA}, embedding_function=None)
+        self.meta = self.client.get_or_create_collection(
+            f"{name}_meta", metadata={"rag_schema": SCHEMA}, embedding_function=None)
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
@@ -125,38 +132,57 @@ class Store:
 
     # -- writes (callers hold the index write lock) -----------------------
     def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, source_key: str) -> None:
-        """Write chunks first, then the document record that makes them visible."""
+        self.add_documents([(doc, chunks, vectors, source_key)])
+
+    def add_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray, str]]) -> None:
+        """Write the chunks of several documents in one Chroma call, then their
+        records (the commit marker) in one more, then bump the generation."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
+        if not items:
+            return
         nodes = []
-        for c, vec in zip(chunks, vectors):
-            node = TextNode(
-                id_=c.id, text=c.text, start_char_idx=c.start, end_char_idx=c.end,
-                metadata={"chunk": c.index}, embedding=vec.tolist(),
-                excluded_embed_metadata_keys=["chunk"], excluded_llm_metadata_keys=["chunk"],
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
-            nodes.append(node)
-        for i in range(0, len(nodes), 2000):
-            self.vector_store.add(nodes[i:i + 2000])
-        meta = {k: v for k, v in {
-            "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
-            "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
-            "n_chars": len(doc.text), "ingested_at": time.time(),
-        }.items() if v is not None}
-        self.docs.upsert(ids=[doc.doc_id], documents=[doc.text], metadatas=[meta], embeddings=[[1.0]])
+        for doc, chunks, vectors, _key in items:
+            for c, vec in zip(chunks, vectors):
+                node = TextNode(
+                    id_=c.id, text=c.text, start_char_idx=c.start, end_char_idx=c.end,
+                    metadata={"chunk": c.index}, embedding=vec.tolist(),
+                    excluded_embed_metadata_keys=["chunk"], excluded_llm_metadata_keys=["chunk"],
+                )
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
+                nodes.append(node)
+        for i in range(0, len(nodes), 5000):
+            self.vector_store.add(nodes[i:i + 5000])
+        now = time.time()
+        ids, texts, metas = [], [], []
+        for doc, chunks, _vectors, source_key in items:
+            ids.append(doc.doc_id)
+            texts.append(doc.text)
+            metas.append({k: v for k, v in {
+                "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
+                "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
+                "n_chars": len(doc.text), "ingested_at": now,
+            }.items() if v is not None})
+        self.docs.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=[[1.0]] * len(ids))
+        self.bump_generation()
 
     def delete_document(self, doc_id: str) -> None:
         """Remove the record first (the document vanishes at once), then its chunks."""
         self.docs.delete(ids=[doc_id])
         self.vector_store.delete(ref_doc_id=doc_id)
+        self.bump_generation()
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose document record is missing (an interrupted ingest)."""
-        known = set(self.document_records())
+        recs = self.document_records()
+        if self.chunks.count() <= sum(int(r.get("n_chunks") or 0) for r in recs.values()):
+            return 0  # every chunk belongs to a record: skip reading 100k chunk ids
+        known = set(recs)
         orphans = sorted({d for d in self.chunk_doc_ids() if d not in known})
         for d in orphans:
             self.vector_store.delete(ref_doc_id=d)
+        if orphans:
+            self.bump_generation()
         return len(orphans)
 
     # -- chunks -------------------------------------------------------------
@@ -190,14 +216,55 @@ class Store:
                                     node.end_char_idx, node.get_content()), float(sim)))
         return out
 
+    def chunk_ids(self, batch: int = 20000) -> list[str]:
+        out: list[str] = []
+        while True:
+            got = self.chunks.get(include=[], limit=batch, offset=len(out))
+            if not got["ids"]:
+                return out
+            out.extend(got["ids"])
+
+    def chunks_by_id(self, ids: list[str], batch: int = 2000) -> list[ChunkRecord]:
+        out: list[ChunkRecord] = []
+        for i in range(0, len(ids), batch):
+            got = self.chunks.get(ids=ids[i:i + batch], include=["metadatas", "documents"])
+            out.extend(_record_from_meta(c, m, t)
+                       for c, m, t in zip(got["ids"], got["metadatas"], got["documents"]))
+        return out
+
+    def chunks_of(self, doc_ids: list[str]) -> list[ChunkRecord]:
+        """All chunks of these documents (one query)."""
+        if not doc_ids:
+            return []
+        where = {"document_id": doc_ids[0]} if len(doc_ids) == 1 else {"document_id": {"$in": list(doc_ids)}}
+        got = self.chunks.get(where=where, include=["metadatas", "documents"])
+        return [_record_from_meta(c, m, t) for c, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
+
+    # -- generation ---------------------------------------------------------
+    def bump_generation(self) -> str:
+        """Every write replaces the token (not a counter: two writers on one
+        server cannot lose an increment, they just leave a fresh token)."""
+        token = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        self.meta.upsert(ids=["generation"], documents=[token], metadatas=[{"value": token}],
+                         embeddings=[[1.0]])
+        return token
+
     def generation(self) -> str:
-        """Changes whenever any document is added, changed or removed."""
+        """Changes whenever any document is added, changed or removed.
+
+        One small record read (a few ms even over HTTP), so readers can poll it
+        every couple of seconds; indexes written before the record existed
+        fall back to a hash of the document records.
+        """
+        got = self.meta.get(ids=["generation"], include=["metadatas"])
+        if got["ids"]:
+            return str(got["metadatas"][0]["value"])
         recs = self.document_records()
         h = hashlib.sha256()
         for i in sorted(recs):
             h.update(f"{i}\0{recs[i].get('sha256')}\0{recs[i].get('ingested_at')}\n".encode())
         h.update(str(self.chunks.count()).encode())
-        return h.hexdigest()[:16]
+        return "legacy-" + h.hexdigest()[:16]
 
 
 def _record_from_meta(chunk_id: str, meta: dict, text: str) -> ChunkRecord:

@@ -84,12 +84,18 @@ def tokenize(text: str) -> list[Token]:
     return [Token(_norm_word(m.group()), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
 
 
+@lru_cache(maxsize=500_000)
+def _term(raw: str) -> str:
+    """The index term of one raw word, "" for a stopword (cached: news
+    vocabularies are small, and terms() runs over every chunk at index time)."""
+    return "" if fold(raw) in STOPWORDS else _norm_word(raw)
+
+
 def terms(text: str) -> list[str]:
     """Normalised tokens for indexing and matching (stopwords removed)."""
     out = []
-    for m in TOKEN_RE.finditer(text):
-        raw = m.group()
-        if fold(raw) in STOPWORDS:
-            continue
-        out.append(_norm_word(raw))
+    for raw in TOKEN_RE.findall(text):
+        t = _term(raw)
+        if t:
+            out.append(t)
     return out
