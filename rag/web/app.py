@@ -396,12 +396,15 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
             respond, ask_inputs, ask_outputs, **private)
         open_btn.click(open_ref, [ref_box], [reader], js="(r) => window.__ragRef || r", queue=False,
                        **private).then(None, None, None, js=JS_SCROLL, **private)
+        quiet = {"show_progress": "hidden", "queue": False, **private}
         upload.upload(ingest, [upload], [ingest_msg, docs_html, remove_pick, upload],
-                      concurrency_limit=1, concurrency_id="write", **private)
+                      concurrency_limit=1, concurrency_id="write", **private).then(
+            status, None, [status_html], **quiet)
         remove_btn.click(remove, [remove_pick], [ingest_msg, docs_html, remove_pick],
-                         concurrency_limit=1, concurrency_id="write", **private)
-        timer.tick(tick, None, [status_html, docs_html, remove_pick, timer], queue=False, **private)
-        demo.load(tick, None, [status_html, docs_html, remove_pick, timer], queue=False, **private)
+                         concurrency_limit=1, concurrency_id="write", **private).then(
+            status, None, [status_html], **quiet)
+        timer.tick(tick, None, [status_html, docs_html, remove_pick, timer], **quiet)
+        demo.load(tick, None, [status_html, docs_html, remove_pick, timer], **quiet)
         gr.api(api_ask, api_name="ask")
     demo.rag_holder = holder  # for launch() and tests
     return demo

@@ -128,7 +128,8 @@ mark.rag-hl { background: #fde68a; color: inherit; padding: 1px 0; border-radius
 table.rag-docs { width: 100%; border-collapse: collapse; font-size: .92rem; background: #fff; border-radius: 10px;
   overflow: hidden; border: 1px solid #e2e8f0; }
 table.rag-docs th { text-align: left; font-weight: 600; color: #475569; background: #f1f5f9; padding: 8px 10px; }
-table.rag-docs td { padding: 8px 10px; border-top: 1px solid #eef2f7; vertical-align: top; color: #1e293b; }
+table.rag-docs th, table.rag-docs td { border: none !important; }
+table.rag-docs td { padding: 8px 10px; border-top: 1px solid #eef2f7 !important; vertical-align: top; color: #1e293b; }
 .rag-td-title { max-width: 520px; }
 .rag-nowrap { white-space: nowrap; }
 .rag-num-cell { text-align: right; }

@@ -117,6 +117,16 @@ def _conflicts_html(answer: Answer) -> str:
             f'<div class="rag-sides">{"".join(cards)}</div></div>')
 
 
+def _abstain_reason(text: str) -> str:
+    """"The articles do not answer this question. (they never mention Peru.)" -> "They never mention Peru."
+    (the title already says the first part)."""
+    m = re.match(r"^The articles do not answer this question\.\s*\((.+)\)\s*$", text or "", re.S)
+    if not m:
+        return text
+    reason = m.group(1).strip().rstrip(".")
+    return (reason[:1].upper() + reason[1:] + ".") if reason else text
+
+
 def render_answer(answer: Answer) -> str:
     """One finished answer: text with clickable markers, quotes, conflicts, footer."""
     rewritten = ""
@@ -128,7 +138,8 @@ def render_answer(answer: Answer) -> str:
                         if closest else "")
         return (f'<div class="rag-msg rag-abstain">{rewritten}'
                 f'<div class="rag-abstain-title">{ABSTAIN_TITLE}</div>'
-                f'<div class="rag-abstain-text">{esc(answer.text)}</div>{closest_html}{_footer(answer)}</div>')
+                f'<div class="rag-abstain-text">{esc(_abstain_reason(answer.text))}</div>'
+                f'{closest_html}{_footer(answer)}</div>')
     quotes = "".join(quote_card(q, n) for n, q in enumerate(answer.quotes, start=1))
     quotes_html = f'<div class="rag-section">Sources</div>{quotes}' if quotes else ""
     return (f'<div class="rag-msg rag-answer">{rewritten}'
