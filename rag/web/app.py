@@ -36,6 +36,7 @@ from .assets import CSS, JS, theme  # noqa: E402
 log = logging.getLogger("rag.web")
 
 BACKENDS = ("none", "local", "openai", "ollama")
+MB = 1024 * 1024  # upload limits in MiB, as gradio reports them
 EXAMPLES = ["How many vaccine doses did Vietnam secure?",
             "How much did vaccine diplomacy save the state budget?",
             "Who attended the Patriotic Emulation Congress?"]
@@ -277,7 +278,7 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         for f in files if isinstance(files, list) else [files]:
             src = Path(f if isinstance(f, (str, Path)) else getattr(f, "name", f))
             name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
-            size_mb = src.stat().st_size / 1_000_000 if src.exists() else 0
+            size_mb = src.stat().st_size / MB if src.exists() else 0
             if size_mb > max_upload:
                 too_big.append((name, f"{size_mb:.1f} MB is over the upload limit of {max_upload:g} MB "
                                       "(setting RAG_UI__MAX_UPLOAD_MB)"))
@@ -322,7 +323,13 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
     def api_ask(question: str) -> dict:
         """Answer a question from the indexed articles. Returns the answer as JSON (Answer.to_dict())."""
         try:
-            return holder.get().ask(question).to_dict()
+            answer = None
+            for item in holder.get().ask_stream(question):
+                if isinstance(item, Answer):
+                    answer = item
+            if answer is None:
+                raise RagError("No answer came back; try again.")
+            return answer.to_dict()
         except RagError as e:
             raise gr.Error(str(e)) from None
 
@@ -433,7 +440,7 @@ def launch_kwargs(settings: Settings, host: Optional[str] = None, port: Optional
     ui = settings.ui
     idx = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
     kw = dict(server_name=host or ui.host, server_port=port or ui.port, share=False,
-              max_file_size=int(ui.max_upload_mb * 1_000_000), allowed_paths=[],
+              max_file_size=int(ui.max_upload_mb * MB), allowed_paths=[],
               blocked_paths=[str(idx)], show_error=False, ssr_mode=False, mcp_server=False,
               enable_monitoring=False, pwa=False, run_history=False, footer_links=["api", "settings"],
               theme=theme(), css=CSS, js=JS, app_kwargs={"docs_url": None, "redoc_url": None})

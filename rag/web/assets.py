@@ -131,6 +131,8 @@ table.rag-docs th { text-align: left; font-weight: 600; color: #475569; backgrou
 table.rag-docs th, table.rag-docs td { border: none !important; }
 table.rag-docs td { padding: 8px 10px; border-top: 1px solid #eef2f7 !important; vertical-align: top; color: #1e293b; }
 .rag-td-title { max-width: 520px; }
+table.rag-docs td { overflow-wrap: anywhere; }
+#rag-docs { overflow-x: auto; }
 .rag-nowrap { white-space: nowrap; }
 .rag-num-cell { text-align: right; }
 .rag-empty { color: #64748b; padding: 20px; text-align: center; border: 1px dashed #cbd5e1; border-radius: 10px; }
