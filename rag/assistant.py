@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Union
 
 from .answer import Answer, Quote
+from .corroborate import cross_check, describe
 from .documents import Document
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .extract import QuestionType, best_mention, question_type
 from .ingest import IngestReport, Progress, ingest_paths
-from .locking import WriteLock
+from .serverlock import write_lock
 from .retrieve import Hit, HybridRetriever
 from .settings import Settings
 from .sparse import SparseCache
 from .spans import Span, abstain_reason, candidate_spans, pick_quotes, score_spans
 from .store import Store
-from .textnorm import TOKEN_RE, fold
+from .textnorm import STOPWORDS, TOKEN_RE, fold
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -43,7 +44,7 @@ class Assistant:
         self.store = Store(settings)
         self.sparse = SparseCache(self.store, settings.index_dir)
         self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval)
-        self.lock = WriteLock(settings.index_dir)
+        self.lock = write_lock(settings, self.store)  # file lock; + a lease on a Chroma server
         self._embedder: Optional[Embedder] = None
         if bootstrap is None:
             bootstrap = index_dir is None
@@ -168,7 +169,7 @@ class Assistant:
             ranked = score_spans(question, spans, q_vec, vecs, sparse.idf, qtype)
         s = self.settings.answer
         reason = abstain_reason(ranked[0] if ranked else None, s.min_coverage, s.min_similarity,
-                                unknown_key_terms(question, sparse.df))
+                                unknown_key_terms(question, sparse.df), s.max_missing_idf, sparse.idf)
         return Evidence(question, qtype, hits, ranked, reason, sparse.idf)
 
     def quotes_for(self, spans: list[Span]) -> list[Quote]:
@@ -180,12 +181,38 @@ class Assistant:
         if ev.abstain_reason:
             return Answer(ev.question, f"{ABSTAIN_TEXT} ({ev.abstain_reason}.)", abstained=True,
                           closest=self.quotes_for(ev.ranked[:3]))
-        quotes = self.quotes_for(pick_quotes(ev.ranked, self.settings.answer.max_quotes))
-        if not quotes:
+        if not ev.ranked:
             return Answer(ev.question, f"{ABSTAIN_TEXT} (no evidence.)", abstained=True)
-        mention = best_mention(ev.question, quotes[0].text, ev.qtype, ev.idf)
-        text = mention.text if mention else quotes[0].text
-        return Answer(ev.question, text, quotes=quotes)
+        best = ev.ranked[0]
+        mention = best_mention(ev.question, best.text, ev.qtype, ev.idf)
+        agree, differ = cross_check(ev.question, ev.qtype, best, mention, ev.ranked, ev.idf)
+        # quotes: the answer, every other side, every agreeing article, then other strong spans
+        spans = [s.span for s in agree[:1] + differ + agree[1:]]
+        max_q = max(self.settings.answer.max_quotes, len(spans))
+        spans += [s for s in pick_quotes(ev.ranked, max_q) if s not in spans]
+        quotes = self.quotes_for(spans[:max_q])
+        by_span = {(q.doc_id, q.start): q for q in quotes}
+
+        def quote_of(sp: Span) -> Quote:
+            return by_span[(sp.doc_id, sp.start)]
+
+        def source_of(sp: Span) -> str:
+            q = quote_of(sp)
+            return q.outlet or q.title
+
+        n_docs = len({h.record.doc_id for h in ev.hits})
+        text = describe(mention.text if mention else quotes[0].text, agree, differ, source_of, n_docs)
+        support = []
+        if len(agree) > 1:
+            support = [{"value": mention.text if mention else None,
+                        "quotes": [quote_of(s.span).to_dict() for s in agree]}]
+        conflicts = []
+        if differ:
+            conflicts = [{"value": s.mention.text, "outlet": quote_of(s.span).outlet,
+                          "date": quote_of(s.span).date,
+                          "kind": "other-measure" if s.other_measure else "value",
+                          "quote": quote_of(s.span).to_dict()} for s in agree[:1] + differ]
+        return Answer(ev.question, text, quotes=quotes, support=support, conflicts=conflicts)
 
 
 def _last_answer(items: Iterable[Union[str, Answer]]) -> Answer:
@@ -221,6 +248,6 @@ def unknown_key_terms(question: str, df) -> list[str]:
     for i, m in enumerate(TOKEN_RE.finditer(question)):
         raw = m.group()
         is_key = raw[0].isdigit() or (i > 0 and raw[0].isupper())
-        if is_key and _norm_word(raw) not in df and fold(raw) not in ("i",):
+        if is_key and fold(raw) not in STOPWORDS and _norm_word(raw) not in df:
             out.append(raw)
     return out

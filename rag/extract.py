@@ -49,6 +49,8 @@ _DATE_Q = re.compile(r"\b(when|what\s+(year|date|month|day|period|time)|which\s+
 _PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\bwho\s+(is|was|were|are|said|heads|led|leads)\b")
 _PLACE_Q = re.compile(r"^\s*where\b|\bin\s+which\s+(city|country|place)\b|\bwhat\s+(city|country|place)\b")
 
+# "What was the equipment worth?", "What did the congress cost?"
+_VALUE_Q = re.compile(r"^\s*what\s+(?:was|were|is|are|did|does|do)\b.*\b(worth|cost|costs|valued)\b")
 _AUX = {"did", "do", "does", "was", "were", "is", "are", "has", "have", "had", "will", "can", "the", "a", "an"}
 
 
@@ -77,6 +79,8 @@ def question_type(question: str) -> QuestionType:
         elif m.group(2) == "many":
             money = False
         return QuestionType("number", tuple(head), money)
+    if _VALUE_Q.search(q):
+        return QuestionType("number", (), True)
     if _DATE_Q.search(q):
         return QuestionType("date")
     if _PERSON_Q.search(q):
@@ -133,7 +137,7 @@ def mentions(sentence: str, kind: str) -> list[Mention]:
         for m in DATE_RE.finditer(sentence):
             s, e = _trim(sentence, m.start(), m.end())
             found.append(Mention(s, e, sentence[s:e]))
-    elif kind in ("person", "place"):
+    elif kind == "person":
         for m in NAME_RE.finditer(sentence):
             s, e = _trim(sentence, m.start(), m.end())
             if e > s:
@@ -165,8 +169,13 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
         for pos, w in anchors:
             if m.start <= pos < m.end:
                 continue
-            dist = abs(pos - m.start) if pos < m.start else abs(pos - m.end)
-            sc += w / (1.0 + dist / 12.0)
+            lo, hi = (pos, m.start) if pos < m.start else (m.end, pos)
+            dist = hi - lo
+            # a word across a clause boundary ("...2020-2021; ASEAN Chair in 2020")
+            # belongs to the other clause's value
+            between = sentence[lo:hi]
+            damp = 0.25 ** between.count(";") * 0.5 ** len(re.findall(r"[(),–—]", between))
+            sc += damp * w / (1.0 + dist / 12.0)
         if qtype.head:
             frac = len(set(qtype.head) & m_terms) / len(set(qtype.head))
             sc += 3.0 * frac * frac

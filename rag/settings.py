@@ -67,6 +67,11 @@ class AnswerSettings(BaseModel):
         description="Abstain when the best sentence's cosine similarity to the "
         "question is below this.",
     )
+    max_missing_idf: float = Field(
+        99.0,
+        description="Abstain when the best passage lacks a question word this rare "
+        "(its BM25 IDF is at least this); 99 turns the check off.",
+    )
     max_question_chars: int = Field(
         2000, description="Longer questions are refused with a message."
     )

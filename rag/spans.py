@@ -119,7 +119,8 @@ def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = 0.75) -> lis
 
 
 def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: float,
-                   unknown_terms: list[str]) -> Optional[str]:
+                   unknown_terms: list[str], max_missing_idf: float = float("inf"),
+                   idf=None) -> Optional[str]:
     """Why the evidence is too weak to answer, or None when it is good enough."""
     if best is None:
         return "nothing relevant was retrieved"
@@ -129,6 +130,10 @@ def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: fl
         return f"the best passage covers only {best.coverage:.0%} of the question"
     if best.similarity < min_similarity:
         return f"the best passage is too dissimilar ({best.similarity:.2f})"
+    if idf is not None and best.missing:
+        rare = max(best.missing, key=idf)
+        if idf(rare) >= max_missing_idf:
+            return f"the passages that match never mention {rare!r}"
     if not best.type_ok:
         return "no passage states the kind of answer asked for"
     return None

@@ -1,0 +1,145 @@
+"""Across articles: which sources agree with the answer, and which give other values.
+
+For a figure or date, the same kind of value is read from the best passage of
+every other article that discusses the question; equal values corroborate,
+different ones are a conflict, reported side by side with each source instead
+of silently picking one. Each side keeps its own noun ("400 cooperation
+agreements" vs "600 international agreements"), so the reader sees what each
+source counts. For other questions, near-identical statements corroborate.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .extract import Mention, QuestionType, best_mention
+from .spans import Span, same_statement
+from .textnorm import fold, terms
+
+_WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+                "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+                "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+
+
+def value_of(mention: str, kind: str) -> Optional[object]:
+    """A comparable value: a float for figures, a folded string for dates."""
+    t = fold(mention)
+    if kind == "date":
+        return re.sub(r"[^a-z0-9]+", " ", t).strip()
+    m = re.search(r"(\d+(?:[.,]\d+)*)", t)
+    if m:
+        raw = m.group(1)
+        raw = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw) else raw.replace(",", ".")
+        try:
+            num = float(raw)
+        except ValueError:
+            return None
+    else:
+        w = re.search(r"\b(" + "|".join(_WORD_VALUES) + r")\b", t)
+        if not w:
+            return None
+        num = float(_WORD_VALUES[w.group(1)])
+    s = re.search(r"\b(thousand|million|billion|trillion|bn|k|m)\b", t)
+    if s:
+        num *= _SCALE[s.group(1)]
+    if re.search(r"%|percent|per cent", t):
+        return ("%", num)
+    return num
+
+
+def same_value(a, b) -> bool:
+    if a is None or b is None:
+        return False
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 0.01 * max(abs(a), abs(b))
+    return a == b
+
+
+def _measure(mention_text: str) -> frozenset[str]:
+    """What a figure counts: its noun words ("over 400 cooperation agreements" ->
+    {cooper, agreement}); empty when the figure stands alone."""
+    return frozenset(t for t in terms(mention_text) if not t[0].isdigit()
+                     and t not in _WORD_VALUES and t not in _SCALE)
+
+
+@dataclass
+class Side:
+    span: Span
+    mention: Optional[Mention]  # the value read from this span (typed questions)
+    other_measure: bool = False  # counts something else than the answer's figure
+
+
+def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: Optional[Mention],
+                ranked: list[Span], idf: Callable[[str], float]) -> tuple[list[Side], list[Side]]:
+    """(agreeing sides, disagreeing sides), best passage first.
+
+    Agreeing sides come from other articles (one per article). A disagreeing side
+    is a close passage with another value: from another article, or from the
+    same article when it counts something else ("400 cooperation agreements"
+    beside "600 international agreements").
+    """
+    agree: list[Side] = [Side(best, best_mention_)]
+    differ: list[Side] = []
+    seen_docs = {best.doc_id}
+    typed = qtype.kind in ("number", "date") and best_mention_ is not None
+    best_value = value_of(best_mention_.text, qtype.kind) if typed else None
+    best_measure = _measure(best_mention_.text) if typed else frozenset()
+    seen_values = {(best.doc_id, _key(best_value))}
+    for sp in ranked[1:]:
+        # only passages about the same thing as the best one. The bar is lower for
+        # a passage that states the same value (the equal value is itself evidence
+        # that it reports the same fact, often in other words: "worth" vs "valued
+        # at") than for one that would be reported as a conflict.
+        close = sp.coverage >= 0.7 * best.coverage and sp.similarity >= best.similarity - 0.15
+        related = sp.coverage >= 0.45 * best.coverage and sp.similarity >= best.similarity - 0.25
+        if not related or not sp.type_ok:
+            continue
+        same_doc = sp.doc_id in seen_docs
+        if typed:
+            m = best_mention(question, sp.text, qtype, idf)
+            if m is None:
+                continue
+            v = value_of(m.text, qtype.kind)
+            if same_value(v, best_value):
+                if not same_doc:
+                    agree.append(Side(sp, m))
+                    seen_docs.add(sp.doc_id)
+                continue
+            measure = _measure(m.text)
+            other = bool(measure and best_measure and measure != best_measure)
+            head = set(qtype.head)
+            if other and head and head <= best_measure and not head <= measure:
+                continue  # the question names what it counts; this figure counts something else
+            if not close or (sp.doc_id, _key(v)) in seen_values or (same_doc and not other):
+                continue
+            seen_values.add((sp.doc_id, _key(v)))
+            differ.append(Side(sp, m, other))
+        elif not same_doc and (same_statement(sp.text, best.text) or (
+                sp.similarity >= 0.9 * best.similarity and sp.coverage >= 0.9 * best.coverage)):
+            seen_docs.add(sp.doc_id)
+            agree.append(Side(sp, None))
+    return agree, differ
+
+
+def _key(v) -> str:
+    return repr(v)
+
+
+def describe(answer_text: str, agree: list[Side], differ: list[Side], source_of: Callable[[Span], str],
+             n_docs: int) -> str:
+    """The answer sentence: the value, who reports it, and who reports what else."""
+    same_measure = [d for d in differ if not d.other_measure]
+    if same_measure:
+        sides = [agree[0]] + [d for d in differ if not d.other_measure]
+        text = "The sources differ — " + "; ".join(f"{source_of(s.span)}: {s.mention.text}" for s in sides)
+        return text + "."
+    text = answer_text
+    if len(agree) > 1:
+        text += f" (reported by {len(agree)} of {n_docs} articles)"
+    if differ:
+        text += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
+                                 for d in differ)
+    return text
