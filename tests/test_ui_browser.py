@@ -144,3 +144,72 @@ def test_refused_upload_shows_reason(app, tmp_path):
         text = page.locator("#rag-ingest-msg").inner_text()
         assert "empty.txt" in text and "Refused" in text
         shot(page, "07-refused-upload")
+
+
+class _SlowStream:
+    """The real assistant, but its answers arrive in pieces (as an LLM's would)."""
+
+    def __init__(self, assistant):
+        self._a = assistant
+
+    def __getattr__(self, name):
+        return getattr(self._a, name)
+
+    def ask_stream(self, question, top_k=None, history=None, llm=None):
+        import time
+
+        from rag import Answer
+
+        answer = [x for x in self._a.ask_stream(question, top_k=top_k) if isinstance(x, Answer)][-1]
+        for word in answer.text.split(" "):
+            time.sleep(0.4)
+            yield word + " "
+        yield answer
+
+
+def test_page_shows_startup_progress_then_streams_answers(app):
+    """Startup: the page is usable at once and shows what is being prepared; answers stream."""
+    import threading
+
+    from rag.web.app import AssistantHolder, build_app, launch_kwargs
+    from ui_helpers import free_port
+
+    assistant, _ = app
+    go = threading.Event()
+
+    def factory(h):
+        h.set_status("First start: indexing the bundled articles (1/2: vns.txt)")
+        go.wait(60)
+        return _SlowStream(assistant)
+
+    holder = AssistantHolder()
+    holder.start(factory)
+    demo = build_app(holder, assistant.settings)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True,
+                            **launch_kwargs(assistant.settings, port=free_port()))
+    try:
+        with chromium_page() as page:
+            page.goto(url)
+            busy = page.locator(".rag-status-busy")
+            busy.wait_for()
+            assert "indexing the bundled articles (1/2" in busy.inner_text()
+            page.fill("#rag-question textarea", "How many vaccine doses did Vietnam secure?")
+            page.click("#rag-ask")
+            page.wait_for_selector("#rag-chat .rag-error")
+            assert "still being prepared" in page.locator("#rag-chat .rag-error").inner_text()
+            shot(page, "00-starting")
+            go.set()
+            page.wait_for_selector(".rag-status-ready")
+            page.click("#rag-clear")
+            page.fill("#rag-question textarea", "How many vaccine doses did Vietnam secure?")
+            page.click("#rag-ask")
+            page.wait_for_selector("#rag-chat .rag-caret")  # streaming: partial text with a caret
+            partial = page.locator("#rag-chat .rag-text").last.inner_text()
+            page.wait_for_selector("#rag-chat .rag-foot")
+            final = page.locator("#rag-chat .rag-text").last.inner_text()
+            assert partial != final and "258 million" in final
+            assert page.locator("#rag-chat .rag-caret").count() == 0
+    finally:
+        go.set()
+        demo.close()
