@@ -1,0 +1,70 @@
+"""rag.web.render: answers and articles as inert HTML (fast, no server, no browser)."""
+from __future__ import annotations
+
+import re
+
+from rag import Answer, Document, Quote
+from rag.web import render
+
+EVIL = '<img src=x onerror=alert(1)><script>alert(2)</script>[link](http://evil/) ![i](http://evil/x.png) "\' &'
+DOC = Document("d-<1>\"", EVIL + " title", "/tmp/x.txt", "Intro. " + EVIL + " The value is 42. End.",
+               "2025-01-01", "<b>Out</b>")
+
+
+def _quote(start, end, doc=DOC):
+    return Quote.from_document(doc, start, end)
+
+
+def _tags(html):
+    return set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", html))
+
+
+def test_article_text_is_escaped_everywhere():
+    q = _quote(7, len(DOC.text))
+    conflict = {"value": EVIL, "outlet": EVIL, "date": "2025", "quote": q.to_dict()}
+    a = Answer("q", EVIL + " [1]", quotes=[q], conflicts=[conflict, conflict],
+               support=[{"value": "42", "quotes": [q.to_dict(), q.to_dict()]}], timings={"total_ms": 12})
+    html = render.render_answer(a) + render.render_reader(DOC, 7, 20) + render.render_docs_table([
+        {"doc_id": DOC.doc_id, "title": EVIL, "outlet": EVIL, "date": EVIL, "chunks": 1}]) + \
+        render.render_ingest_report({"added": [EVIL], "refused": [{"source": EVIL, "reason": EVIL}]}) + \
+        render.render_user(EVIL) + render.render_error(EVIL) + render.render_streaming(EVIL)
+    assert _tags(html) <= {"div", "span", "mark", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "b"}
+    assert "<img" not in html and "<script" not in html and "<a " not in html
+    assert not re.search(r"<[^>]*\sonerror=", html) and not re.search(r"<[^>]*\shref=", html)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "[link](http://evil/)" in html  # shown as text, not made a link
+
+
+def test_markers_open_their_quote_and_ref_classes_round_trip():
+    q1, q2 = _quote(0, 6), _quote(len(DOC.text) - 4, len(DOC.text))
+    html = render.render_answer(Answer("q", "It is 42 [2] and [1], not [3].", quotes=[q1, q2]))
+    cites = re.findall(r'<span class="rag-cite rag-ref ([^"]+)"[^>]*>\[(\d)\]</span>', html)
+    assert [(render.parse_ref_classes(c), n) for c, n in cites] == [
+        ((DOC.doc_id, q2.start, q2.end), "2"), ((DOC.doc_id, q1.start, q1.end), "1")]
+    assert "not [3]." in html  # no quote 3: left as text
+
+
+def test_reader_marks_exact_offsets():
+    start, end = DOC.text.index("The value"), DOC.text.index("42.") + 2
+    html = render.render_reader(DOC, start, end)
+    marked = re.search(r'<mark id="rag-hl"[^>]*>(.*?)</mark>', html, re.S).group(1)
+    assert marked == "The value is 42"
+    assert render.render_reader(DOC, 5, 10**6).count("<mark") == 0  # bad offsets: no highlight
+
+
+def test_abstention_looks_different():
+    a = Answer("q", "The articles do not answer this question. (the articles never mention Peru.)",
+               abstained=True, closest=[_quote(0, 6)])
+    html = render.render_answer(a)
+    assert "rag-abstain" in html and render.ABSTAIN_TITLE in html and "Closest passages" in html
+    assert "The articles never mention Peru." in html and "rag-closest rag-ref" in html
+
+
+def test_conflicts_side_by_side():
+    q1, q2 = _quote(0, 6), _quote(7, 20)
+    a = Answer("q", "The sources differ", quotes=[q1, q2], conflicts=[
+        {"value": "40", "outlet": "A", "date": "2025-01-01", "quote": q1.to_dict()},
+        {"value": "42", "outlet": "B", "date": "2025-01-02", "quote": q2.to_dict()}])
+    html = render.render_answer(a)
+    assert html.count('class="rag-side rag-ref') == 2 and "The sources differ" in html
+    assert '<div class="rag-side-value">40</div>' in html and '<div class="rag-side-value">42</div>' in html
