@@ -84,8 +84,22 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def _onnx(*args, **kwargs) -> Embedder:
+    from .embeddings_onnx import OnnxEmbedder
+
+    return OnnxEmbedder(*args, **kwargs)
+
+
+def _onnx_fp32(*args, **kwargs) -> Embedder:
+    from .embeddings_onnx import OnnxFp32Embedder
+
+    return OnnxFp32Embedder(*args, **kwargs)
+
+
 PROVIDERS: dict[str, Callable[..., Embedder]] = {
     "sentence-transformers": SentenceTransformerEmbedder,
+    "onnx": _onnx,            # onnxruntime, int8 MatMuls (rag/embeddings_onnx.py)
+    "onnx-fp32": _onnx_fp32,  # onnxruntime, same numbers as sentence-transformers
 }
 
 _cache: dict[tuple, Embedder] = {}
