@@ -21,6 +21,8 @@ _ABBREV = {
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets,
 # then whitespace. Newlines are always boundaries (paragraphs, headlines).
 _END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
+_WORD_RE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
+_NEXT_RE = re.compile(r"\s*(\S)")
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -31,11 +33,14 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     for m in _END_RE.finditer(text, start, end):
         stop = m.end()
         if m.group() != "\n":
-            word = re.search(r"([\w.]+)[.!?…]*[\"'”’)\]]*$", text[seg_start:stop])
+            # Look only at the tail of the segment and match the next character in
+            # place: slicing the whole segment / the rest of the text here made
+            # splitting quadratic (minutes for a 100 KB text with no capitals).
+            word = _WORD_RE.search(text[max(seg_start, stop - 80):stop])
             w = word.group(1).rstrip(".").lower() if word else ""
             # "U.S." / "Mr." / single initials ("J. Smith") do not end sentences,
             # nor does a period followed by a lower-case word.
-            nxt = re.match(r"\s*(\S)", text[stop:end])
+            nxt = _NEXT_RE.match(text, stop, end)
             if w in _ABBREV or (len(w) == 1 and w.isalpha() and text[stop - 1] == "."):
                 continue
             if nxt and nxt.group(1).islower():

@@ -17,6 +17,8 @@ from .documents import Document, sha256_bytes, slugify
 from .errors import IngestError
 
 _DATE_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_WORD = re.compile(r"[^\W_]")
 # <outlet>-<YYYY-MM-DD>-<slug>.ext, e.g. vns-2025-11-10-mofa-congress.txt
 _NAME_RE = re.compile(r"^([a-z0-9]{2,12})-(\d{4}-\d{2}-\d{2})-(.+)$", re.I)
 
@@ -88,6 +90,12 @@ def read_text(path: Path, max_bytes: int) -> tuple[str, bytes]:
     return text, data
 
 
+def _require_words(src: str, text: str) -> None:
+    if not _WORD.search(text):
+        raise IngestError(src, "no words found (only symbols, emoji or invisible characters); "
+                          "nothing to index")
+
+
 def _meta_from_name(path: Path) -> tuple[Optional[str], Optional[str], Optional[str]]:
     """(outlet, date, humanised slug) from names like vns-2025-11-10-some-slug."""
     m = _NAME_RE.match(path.stem)
@@ -110,6 +118,7 @@ def _title_from_text(text: str, fallback: Optional[str], path: Path) -> str:
 
 def load_plain(path: Path, max_bytes: int) -> LoadResult:
     text, data = read_text(path, max_bytes)
+    _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
     if date is None:
         m = _DATE_RE.search(text[:300])
@@ -122,8 +131,60 @@ def load_plain(path: Path, max_bytes: int) -> LoadResult:
     return LoadResult([doc], [], doc.sha256)
 
 
+def _defuse_html(html: str) -> str:
+    """Make markup safe for html.parser in linear time.
+
+    Python's html.parser rescans to the end of the input for every tag that is
+    not closed before the next "<" ("<a <a <a ...") and trips over "<![" junk:
+    quadratic time (hours for a few MB) or an AssertionError. Here every "<"
+    that does not open a well-formed-looking tag, comment or declaration
+    becomes the text "&lt;", which is what a browser would show anyway.
+    """
+    out: list[str] = []
+    i, n, gt = 0, len(html), -1
+    while i < n:
+        j = html.find("<", i)
+        if j < 0:
+            out.append(html[i:])
+            break
+        out.append(html[i:j])
+        if html.startswith("<!--", j):
+            k = html.find("-->", j + 4)
+            if k < 0:  # unclosed comment: the rest is comment, never visible
+                break
+            out.append(html[j:k + 3])
+            i = k + 3
+            continue
+        if gt != -2 and gt <= j:
+            gt = html.find(">", j + 1)
+            gt = -2 if gt < 0 else gt  # -2: no ">" left anywhere
+        lt = html.find("<", j + 1, gt if gt >= 0 else n)
+        nxt = html[j + 1:j + 2]
+        if gt < 0 or lt >= 0 or not (nxt.isalpha() or nxt in "/!?") or html.startswith("<![", j):
+            out.append("&lt;")
+            i = j + 1
+            continue
+        out.append(html[j:gt + 1])
+        i = gt + 1
+    return "".join(out)
+
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+         "source", "track", "wbr"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])"
+                           r"|opacity\s*:\s*0(?![.\d]*[1-9])"
+                           r"|(?<![-\w])color\s*:\s*(?:white|#fff(?:fff)?\b|rgba?\(\s*255\s*,\s*255\s*,\s*255\b)", re.I)
+
+
+def _is_hidden(attrs: dict) -> bool:
+    """Elements a reader never sees: hidden, aria-hidden, display:none and the like."""
+    if "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
+
+
 class _VisibleText(HTMLParser):
-    """Collects visible text; drops script/style/etc.; blocks become newlines."""
+    """Collects visible text; drops script/style/hidden elements; blocks become newlines."""
 
     _SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
     _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -139,9 +200,18 @@ class _VisibleText(HTMLParser):
         self.title = ""
         self.h1 = ""
         self.date: Optional[str] = None
+        self.hidden_tag: Optional[str] = None  # outermost hidden element being skipped
+        self.hidden_depth = 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if self.hidden_tag is not None:
+            if tag == self.hidden_tag:
+                self.hidden_depth += 1
+            return
+        if tag not in _VOID and _is_hidden(a):
+            self.hidden_tag, self.hidden_depth = tag, 1
+            return
         if tag == "title":
             self.in_title = True
         if tag == "meta" and self.date is None:
@@ -159,7 +229,19 @@ class _VisibleText(HTMLParser):
         if tag == "h1":
             self.in_h1 = True
 
+    def handle_startendtag(self, tag, attrs):  # <br/>, <div hidden/>: opens nothing
+        if self.hidden_tag is None and _is_hidden(dict(attrs)):
+            return
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
+
     def handle_endtag(self, tag):
+        if self.hidden_tag is not None:
+            if tag == self.hidden_tag:
+                self.hidden_depth -= 1
+                if self.hidden_depth == 0:
+                    self.hidden_tag = None
+            return
         if tag == "title":
             self.in_title = False
         if tag in self._SKIP and self.skip_depth:
@@ -173,7 +255,7 @@ class _VisibleText(HTMLParser):
         if self.in_title:
             self.title += data
             return
-        if self.skip_depth:
+        if self.skip_depth or self.hidden_tag is not None:
             return
         if self.in_h1:
             self.h1 += data
@@ -197,13 +279,14 @@ def load_html(path: Path, max_bytes: int) -> LoadResult:
     html, data = read_text(path, max_bytes)
     parser = _VisibleText()
     try:
-        parser.feed(html)
+        parser.feed(_defuse_html(html))
         parser.close()
     except Exception as e:  # html.parser is lenient; be safe on pathological input
         raise IngestError(str(path), f"cannot parse HTML ({e})") from None
     text = parser.text()
     if not text:
         raise IngestError(str(path), "HTML has no visible text; nothing to index")
+    _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
     title = " ".join((parser.title or parser.h1).split()) or _title_from_text(text, slug_title, path)
     doc = Document(slugify(path.stem), title[:200], str(path.resolve()), text,
@@ -216,6 +299,7 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
     sha = sha256_bytes(data)
     res = LoadResult(sha256=sha)
     src = str(path.resolve())
+    seen_ids: dict[str, int] = {}
     for n, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
@@ -225,6 +309,9 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
         except json.JSONDecodeError as e:
             res.refused.append(IngestError(where, f"invalid JSON ({e.msg}); fix or remove the line"))
             continue
+        except RecursionError:  # "[[[[..." nested deeper than the JSON decoder goes
+            res.refused.append(IngestError(where, "invalid JSON (nested too deeply); fix or remove the line"))
+            continue
         if not isinstance(obj, dict):
             res.refused.append(IngestError(where, "line is not a JSON object"))
             continue
@@ -232,10 +319,22 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
         if not isinstance(text, str) or not text.strip():
             res.refused.append(IngestError(where, 'missing or empty "text" field (a string is required)'))
             continue
+        if not _WORD.search(text):
+            res.refused.append(IngestError(where, 'no words in "text"; nothing to index'))
+            continue
+        if _SURROGATE.search(text):  # "\ud800" escapes decode to text no store can keep
+            res.refused.append(IngestError(where, '"text" contains an invalid \\u escape '
+                                                  '(lone surrogate); fix the line'))
+            continue
         title = obj.get("title")
         title = str(title).strip() if title else _title_from_text(text, None, path)
         raw_id = obj.get("id")
         doc_id = slugify(str(raw_id)) if raw_id else f"{slugify(path.stem)}-{n}"
+        if doc_id in seen_ids:
+            res.refused.append(IngestError(where, f'duplicate id {doc_id!r} (already used on line '
+                                                  f'{seen_ids[doc_id]}); give each article its own "id"'))
+            continue
+        seen_ids[doc_id] = n
         url = obj.get("url")
         date = obj.get("date")
         outlet = obj.get("outlet")

@@ -150,5 +150,6 @@ def register_core(sub) -> None:
 from .eval_cmd import register_eval  # noqa: E402
 from .serve_cmd import register_serve  # noqa: E402
 from .bench_cmd import register_bench  # noqa: E402
+from .doctor_cmd import register_doctor  # noqa: E402
 
-REGISTRY = [register_core, register_eval, register_serve, register_bench]
+REGISTRY = [register_core, register_eval, register_serve, register_bench, register_doctor]

@@ -1,0 +1,42 @@
+"""`rag doctor [--repair]`: check an index (and fix what can be fixed)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .common import add_index_arg
+
+
+def cmd_doctor(args) -> int:
+    from ..assistant import Assistant
+    from ..doctor import check, repair
+    from ..errors import IndexMismatchError
+    from ..settings import Settings
+
+    settings = Settings()
+    index_dir = Path(args.index) if args.index is not None else settings.index_dir
+    if not settings.chroma_url and not (index_dir / "chroma").is_dir():
+        print(f"error: no index at {index_dir} (nothing to check); build one with "
+              f"`rag ingest --index {index_dir} PATHS...`", file=sys.stderr)
+        return 2
+    try:
+        a = Assistant(index_dir=index_dir, settings=settings, bootstrap=False)
+    except IndexMismatchError as e:
+        print(f"problem: [signature] {e}", file=sys.stderr)
+        return e.exit_code
+    report = repair(a) if args.repair else check(a)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.render())
+    return 0 if report.ok else 1
+
+
+def register_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="check an index: store and BM25 agree, offsets valid; --repair fixes")
+    p.add_argument("--repair", action="store_true",
+                   help="sweep orphan chunks, re-ingest damaged documents, rebuild the BM25 cache")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_index_arg(p)
+    p.set_defaults(func=cmd_doctor)
