@@ -258,7 +258,11 @@ class Store:
         """
         got = self.meta.get(ids=["generation"], include=["metadatas"])
         if got["ids"]:
-            return str(got["metadatas"][0]["value"])
+            # The counts catch a writer killed between committing its records and
+            # replacing the token: otherwise every BM25 snapshot (and the dense
+            # hits filtered by it) would miss the committed documents until the
+            # next write.
+            return f"{got['metadatas'][0]['value']}-{self.docs.count()}-{self.chunks.count()}"
         recs = self.document_records()
         h = hashlib.sha256()
         for i in sorted(recs):
