@@ -97,7 +97,7 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(60.0, description="Server request timeout in seconds.")
     context_window: int = Field(2048, description="Context size (tokens) for the local model.")
     evidence_spans: int = Field(
-        4, description="Verified spans shown to the model, numbered [1]..[n] (3 to 5)."
+        3, description="Verified spans shown to the model, numbered [1]..[n] (3 to 5)."
     )
     rewrite_followups: bool = Field(
         True,

@@ -19,6 +19,10 @@ from typing import Callable, Iterator, Optional, Protocol
 
 from ..errors import ConfigError, LLMError, UnknownProviderError
 
+# llama.cpp's OpenMP threads spin while waiting; on a small, shared machine that
+# makes a 2-thread run several times slower than a 1-thread one. Passive waiting fixes it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 BACKENDS = ("none", "local", "openai", "ollama")
 BACKEND_SETTING = "RAG_LLM__BACKEND (or --llm)"
 
@@ -141,8 +145,9 @@ class _LazyLlamaCPP:
                     model_path=self.path, temperature=self.temperature, max_new_tokens=self.max_tokens,
                     context_window=self.n_ctx, messages_to_prompt=_chatml,
                     completion_to_prompt=lambda c: _chatml([_Msg("user", c)]),
-                    model_kwargs={"n_threads": max(1, min(4, os.cpu_count() or 1)), "verbose": False,
-                                  "n_batch": 512},
+                    model_kwargs={"n_threads": _threads(), "n_threads_batch": _threads(),
+                                  "verbose": False, "n_batch": 512},
+                    generate_kwargs={"stop": ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]},
                     verbose=False)
             except Exception as e:
                 raise LLMError(f"Cannot load GGUF model {self.path}: {e}. Set RAG_LLM__MODEL_PATH "
@@ -159,6 +164,14 @@ class _LazyLlamaCPP:
         llm.max_new_tokens = self.max_tokens
         llm.generate_kwargs["max_tokens"] = self.max_tokens
         return llm.stream_chat(messages)
+
+
+def _threads() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
 
 
 class _Msg:

@@ -45,14 +45,24 @@ def format_sources(span_texts: list[str]) -> str:
     return "\n".join(f"[{i}] {' '.join(t.split())}" for i, t in enumerate(span_texts, start=1))
 
 
+# One worked example: small models copy its format (a plain sentence ending in [n]).
+EXAMPLE = [
+    {"role": "user", "content": "Sources:\n[1] The company sold 12,000 cars in 2024, its best year.\n"
+                                "[2] Its chief executive is Anna Berg.\n\n"
+                                "Question: How many cars did the company sell in 2024?"},
+    {"role": "assistant", "content": "12,000 cars were sold in 2024 [1]."},
+]
+
+
 def build_messages(question: str, span_texts: list[str], hint: Optional[str] = None,
-                   hint_source: Optional[int] = None) -> list[dict]:
+                   hint_source: Optional[int] = None, example: bool = True) -> list[dict]:
     """Chat messages: the numbered sources, the question and (optionally) the likely figure."""
     user = f"Sources:\n{format_sources(span_texts)}\n\nQuestion: {question}"
     if hint:
         src = f" (source [{hint_source}])" if hint_source else ""
         user += f"\nKey fact{src}: {hint}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return ([{"role": "system", "content": SYSTEM_PROMPT}] + (EXAMPLE if example else [])
+            + [{"role": "user", "content": user}])
 
 
 @dataclass
