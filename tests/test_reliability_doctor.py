@@ -1,0 +1,86 @@
+"""`rag doctor` finds a damaged index and `--repair` makes it whole again."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rag import Assistant
+from rag.doctor import check, repair
+
+ROOT = Path(__file__).resolve().parent.parent
+VNS = "vns-2025-11-10-mofa-patriotic-emulation-congress"
+VOV = "vov-2025-11-10-pm-calls-for-proactive-multilateral-diplomacy"
+
+
+def doctor_cli(idx: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag", "doctor", "--index", str(idx), *extra],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def test_doctor_finds_and_repairs_damage(tmp_path, articles_copy):
+    (articles_copy / "feed.jsonl").write_text(
+        json.dumps({"id": "harbour", "text": "The harbour expansion will add 14 berths by 2027."}) + "\n"
+        + json.dumps({"id": "ferry", "text": "The new ferry carries 912 passengers a day."}) + "\n",
+        encoding="utf-8")
+    lonely = tmp_path / "lonely.txt"
+    lonely.write_text("Lonely report\n\nThe lighthouse at Mui Ne was rebuilt for 3.2 billion dong.\n",
+                      encoding="utf-8")
+    idx = tmp_path / "idx"
+    a = Assistant(index_dir=idx)
+    assert a.ingest([articles_copy, lonely]).ok
+    a.ask("How many berths will the harbour add?")  # BM25 snapshot on disk
+    assert check(a).ok
+
+    # damage it, directly through chromadb
+    chunks = a.store.chunks
+    chunks.delete(ids=[f"{VNS}::0", f"{VNS}::3"])                          # missing chunks
+    got = chunks.get(ids=[f"{VOV}::1"], include=["documents", "embeddings", "metadatas"])
+    chunks.upsert(ids=[f"{VOV}::1"], documents=[got["documents"][0] + " TAMPERED"],      # bad offsets
+                  embeddings=got["embeddings"], metadatas=got["metadatas"])
+    a.store.docs.delete(ids=["ferry"])                                    # record gone: orphans
+    chunks.delete(ids=["harbour::0"])                                     # .jsonl sibling
+    chunks.delete(ids=["lonely::0"])
+    lonely.unlink()                                                       # source gone: use stored text
+    (a.sparse.dir / "tmpxyz.tmp").write_bytes(b"torn")
+
+    rep = check(a)
+    kinds = {(p.kind, p.doc_id) for p in rep.problems}
+    assert {("missing_chunks", VNS), ("bad_offsets", VOV), ("orphan_chunks", None),
+            ("missing_chunks", "harbour"), ("missing_chunks", "lonely"), ("sparse", None)} <= kinds, kinds
+    r = doctor_cli(idx)
+    assert r.returncode == 1, r.stdout + r.stderr
+    for word in ("missing_chunks", "bad_offsets", "orphan_chunks", "sparse", "--repair"):
+        assert word in r.stdout, r.stdout
+
+    fixed = repair(a)
+    assert fixed.ok, fixed.render()
+    text = "\n".join(fixed.repaired)
+    assert "re-ingested" in text and "stored text (source file missing)" in text and "BM25" in text
+    # "ferry" lost its record, but came back with its sibling from the unchanged .jsonl file
+    assert {d["doc_id"] for d in a.documents()} == {VNS, VOV, "harbour", "ferry", "lonely"}
+    assert "3.2 billion" in a.ask("How much did rebuilding the Mui Ne lighthouse cost?").text
+    assert "14 berths" in a.ask("How many berths will the harbour expansion add?").text
+    r = doctor_cli(idx, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
+
+
+def test_doctor_on_missing_index(tmp_path):
+    r = doctor_cli(tmp_path / "nope")
+    assert r.returncode == 2 and "no index" in r.stderr
+
+
+def test_committed_records_are_seen_even_if_the_token_was_not_replaced(tmp_path, articles_copy,
+                                                                       monkeypatch):
+    """A writer killed right after committing its records, before bumping the generation token."""
+    idx = tmp_path / "idx"
+    a = Assistant(index_dir=idx)
+    a.ingest([articles_copy / f"{VNS}.txt"])
+    a.sparse.get()
+    monkeypatch.setattr(type(a.store), "bump_generation", lambda self: "")
+    monkeypatch.setattr(type(a.sparse), "invalidate", lambda self: None)
+    a.ingest([articles_copy / f"{VOV}.txt"])
+    monkeypatch.undo()
+    b = Assistant(index_dir=idx)
+    assert {r.doc_id for r in b.sparse.get().records} == {VNS, VOV}
