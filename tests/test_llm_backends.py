@@ -142,7 +142,8 @@ def test_unknown_backend_is_a_clear_error(bundled_assistant):
 
 
 def test_chat_follow_up_is_rewritten_before_retrieval(bundled_assistant):
-    first = bundled_assistant.chat([], Q, llm="local")
+    first = bundled_assistant.chat([], Q, llm="none")
+    assert first.rewritten_question is None  # nothing to rewrite without history
     history = [{"role": "user", "content": Q}, {"role": "assistant", "content": first.text}]
     ans = bundled_assistant.chat(history, "And how much did that save the state budget?", llm="local")
     assert ans.question == "And how much did that save the state budget?"

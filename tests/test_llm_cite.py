@@ -88,6 +88,8 @@ def test_deterministic_rewrite_brings_in_the_previous_topic():
             {"role": "assistant", "content": "over 258 million doses"}]
     assert needs_context("And how much did that save the state budget?")
     assert not needs_context("How many vaccine doses did Vietnam secure?")
+    assert not needs_context("And how many EU member states ratified the agreement?")
+    assert needs_context("And the budget?") and needs_context("What about Laos?")
     r = deterministic_rewrite(hist, "And how much did that save the state budget?")
     assert r.startswith("How much did that save the state budget")
     assert "vaccine" in r and "doses" in r

@@ -53,9 +53,10 @@ def _content_words(text: str) -> list[str]:
 
 def needs_context(followup: str) -> bool:
     words = [fold(m.group()) for m in TOKEN_RE.finditer(followup)]
-    if any(w in _ANAPHORA for w in words) or _FRAGMENT.match(followup) or _LEAD.match(followup):
+    if any(w in _ANAPHORA for w in words) or _FRAGMENT.match(followup):
         return True
-    return len(_content_words(followup)) < 2
+    n = len(_content_words(followup))
+    return n < 2 or (n < 3 and bool(_LEAD.match(followup)))  # "And the budget?"
 
 
 def topic_words(previous: str, followup: str) -> list[str]:
