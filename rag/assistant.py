@@ -15,6 +15,7 @@ from .errors import QuestionError
 from .extract import QuestionType, best_mention, question_type
 from .ingest import IngestReport, Progress, ingest_paths
 from .serverlock import write_lock
+from .lazyspans import score_spans_lazily
 from .retrieve import Hit, HybridRetriever
 from .settings import Settings
 from .sparse import SparseCache
@@ -165,8 +166,8 @@ class Assistant:
         spans = candidate_spans(hits)
         ranked: list[Span] = []
         if spans:
-            vecs = self.embedder.embed([sp.text for sp in spans])
-            ranked = score_spans(question, spans, q_vec, vecs, sparse.idf, qtype)
+            # embeds only sentences whose similarity can change the answer (lazyspans.py)
+            ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
         s = self.settings.answer
         reason = abstain_reason(ranked[0] if ranked else None, s.min_coverage, s.min_similarity,
                                 unknown_key_terms(question, sparse.df), s.max_missing_idf, sparse.idf)

@@ -17,8 +17,9 @@ BUNDLED_ARTICLES = Path(__file__).parent / "data" / "articles"
 
 class EmbeddingSettings(BaseModel):
     provider: str = Field(
-        "sentence-transformers",
-        description="Embedding provider name (see rag.embeddings.PROVIDERS).",
+        "onnx",
+        description="Embedding provider (rag.embeddings.PROVIDERS): onnx (onnxruntime, the same "
+        "vectors as sentence-transformers, faster), sentence-transformers (PyTorch), onnx-int8.",
     )
     model: str = Field(
         "all-MiniLM-L6-v2",

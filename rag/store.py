@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import numpy as np
 
 from .chunking import Chunk
 from .documents import Document
+from .embeddings import VECTOR_SPACE
 from .errors import ConfigError, DocumentNotFoundError, IndexMismatchError
 from .settings import Settings
 
@@ -49,7 +51,7 @@ def build_signature(settings: Settings) -> dict:
     """What must match between the index and the settings that open it."""
     return {
         "rag_schema": SCHEMA,
-        "rag_embedding_provider": settings.embedding.provider,
+        "rag_embedding_provider": VECTOR_SPACE.get(settings.embedding.provider, settings.embedding.provider),
         "rag_embedding_model": settings.embedding.model,
         "rag_chunk_max_words": settings.chunking.max_words,
         "rag_chunk_overlap_sentences": settings.chunking.overlap_sentences,
@@ -203,18 +205,12 @@ class Store:
         return out
 
     def dense_query(self, vector: np.ndarray, k: int) -> list[tuple[ChunkRecord, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        n = self.chunks.count()
-        if n == 0:
-            return []
-        res = self.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(),
-                                                       similarity_top_k=min(k, n)))
-        out = []
-        for node, sim in zip(res.nodes, res.similarities or [0.0] * len(res.nodes)):
-            out.append((ChunkRecord(node.node_id, node.ref_doc_id, node.start_char_idx,
-                                    node.end_char_idx, node.get_content()), float(sim)))
-        return out
+        """Nearest chunks. Straight to Chroma (no count() round trip, no
+        llama-index node rebuild); the score is llama-index's exp(-distance)."""
+        res = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
+                                include=["metadatas", "documents", "distances"])
+        return [(_record_from_meta(i, m, t), math.exp(-d)) for i, m, t, d in
+                zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])]
 
     def chunk_ids(self, batch: int = 20000) -> list[str]:
         out: list[str] = []
