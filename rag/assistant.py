@@ -170,7 +170,8 @@ class Assistant:
             ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
         s = self.settings.answer
         reason = abstain_reason(ranked[0] if ranked else None, s.min_coverage, s.min_similarity,
-                                unknown_key_terms(question, sparse.df), s.max_missing_idf, sparse.idf)
+                                unknown_key_terms(question, sparse.df, [h.record.text for h in hits]),
+                                s.max_missing_idf, sparse.idf, s.strong_similarity)
         return Evidence(question, qtype, hits, ranked, reason, sparse.idf)
 
     def quotes_for(self, spans: list[Span]) -> list[Quote]:
@@ -237,18 +238,33 @@ class Evidence:
     idf: Callable[[str], float]
 
 
-def unknown_key_terms(question: str, df) -> list[str]:
-    """Capitalised words and numbers of the question that no article contains.
+def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[str]:
+    """Names and numbers of the question that the retrieved passages never contain.
 
-    "How many doses went to Laos?" over articles that never say "Laos" cannot
-    be answered, however similar the rest of the question is.
+    "How many doses came from the United States?" over passages that never say
+    "United" cannot be answered, however similar the rest of the question is.
+    Names are checked as folded words, not stems ("United" is not "unite"),
+    also against two words run together ("Vietnam" in "Việt Nam", "Hanoi" in
+    "Hà Nội"); numbers against the index vocabulary.
     """
     from .textnorm import _norm_word
 
+    words: set[str] = set()
+    for text in passages:
+        ws = [fold(w) for w in TOKEN_RE.findall(text)]
+        words.update(ws)
+        words.update(a + b for a, b in zip(ws, ws[1:]))
     out = []
     for i, m in enumerate(TOKEN_RE.finditer(question)):
         raw = m.group()
-        is_key = raw[0].isdigit() or (i > 0 and raw[0].isupper())
-        if is_key and fold(raw) not in STOPWORDS and _norm_word(raw) not in df:
-            out.append(raw)
+        w = fold(raw)
+        if w in STOPWORDS:
+            continue
+        if raw[0].isdigit():
+            if _norm_word(raw) not in df:
+                out.append(raw)
+        elif i > 0 and raw[0].isupper():
+            base = re.sub(r"['’]s$", "", w)
+            if _norm_word(raw) not in df or (words and w not in words and base not in words):
+                out.append(raw)
     return out

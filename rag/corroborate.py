@@ -27,7 +27,7 @@ _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "
 def value_of(mention: str, kind: str) -> Optional[object]:
     """A comparable value: a float for figures, a folded string for dates."""
     t = fold(mention)
-    if kind == "date":
+    if kind in ("date", "time"):
         return re.sub(r"[^a-z0-9]+", " ", t).strip()
     m = re.search(r"(\d+(?:[.,]\d+)*)", t)
     if m:
@@ -84,7 +84,7 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
     agree: list[Side] = [Side(best, best_mention_)]
     differ: list[Side] = []
     seen_docs = {best.doc_id}
-    typed = qtype.kind in ("number", "date") and best_mention_ is not None
+    typed = qtype.kind in ("number", "date", "time") and best_mention_ is not None
     best_value = value_of(best_mention_.text, qtype.kind) if typed else None
     best_measure = _measure(best_mention_.text) if typed else frozenset()
     seen_values = {(best.doc_id, _key(best_value))}

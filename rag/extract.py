@@ -32,9 +32,10 @@ DATE_RE = re.compile(
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{4}}"
     r"|\d{4}-\d{2}-\d{2}"
-    r"|(?:1[5-9]|20)\d{2}\s?[-–—/]\s?(?:1[5-9]|20)?\d{2}"
+    r"|(?:the\s+)?(?:1[5-9]|20)\d{2}\s?[-–—/]\s?(?:1[5-9]|20)?\d{2}"
     r"|(?:the\s+)?(?:1[5-9]|20)\d{2}s?)\b"
 )
+TIME_RE = re.compile(r"\b\d{1,2}(?::\d{2})?\s?(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}:\d{2}\b", re.I)
 # Capitalised runs, allowing inner particles ("Bank of Vietnam", "van der").
 NAME_RE = re.compile(
     r"\b[A-ZÀ-ÝĐ][\w’'.-]*(?:\s+(?:(?:of|de|da|van|von|der|la|le|bin|al)\s+)?[A-ZÀ-ÝĐ][\w’'.-]*)*"
@@ -81,6 +82,8 @@ def question_type(question: str) -> QuestionType:
         return QuestionType("number", tuple(head), money)
     if _VALUE_Q.search(q):
         return QuestionType("number", (), True)
+    if re.search(r"\b(what|which)\s+time\b|\bat\s+what\s+hour\b", q):
+        return QuestionType("time")
     if _DATE_Q.search(q):
         return QuestionType("date")
     if _PERSON_Q.search(q):
@@ -125,7 +128,12 @@ def _extend_noun(sentence: str, end: int, max_words: int = 3) -> int:
 def mentions(sentence: str, kind: str) -> list[Mention]:
     found: list[Mention] = []
     if kind == "number":
+        # "29 November" is a date and "7:10 p.m." a time, not counts
+        dates = [(d.start(), d.end()) for d in DATE_RE.finditer(sentence) if re.search(_MONTH, d.group())]
+        dates += [(t.start(), t.end()) for t in TIME_RE.finditer(sentence)]
         for m in NUMBER_RE.finditer(sentence):
+            if any(ds < m.end() and m.start() < de for ds, de in dates):
+                continue
             raw = m.group()
             if not re.search(r"\d|" + _WORDNUM, raw, re.I):
                 continue
@@ -133,8 +141,8 @@ def mentions(sentence: str, kind: str) -> list[Mention]:
                 continue  # a bare year is a date, not a count
             s, e = _trim(sentence, m.start(), _extend_noun(sentence, m.end()))
             found.append(Mention(s, e, sentence[s:e]))
-    elif kind == "date":
-        for m in DATE_RE.finditer(sentence):
+    elif kind in ("date", "time"):
+        for m in (TIME_RE if kind == "time" else DATE_RE).finditer(sentence):
             s, e = _trim(sentence, m.start(), m.end())
             found.append(Mention(s, e, sentence[s:e]))
     elif kind == "person":
@@ -176,6 +184,18 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
             between = sentence[lo:hi]
             damp = 0.25 ** between.count(";") * 0.5 ** len(re.findall(r"[(),–—]", between))
             sc += damp * w / (1.0 + dist / 12.0)
+        # The words governing the value, back to the clause or list delimiter
+        # ("..., comprehensive partnerships with [four]"): the question's own
+        # phrase there binds the value more than words further off, and words
+        # the question lacks ("strategic") count against it.
+        cut = max(sentence.rfind(d, 0, m.start) for d in ",;()")
+        local = [t.norm for t in toks if cut < t.start and t.end <= m.start
+                 and fold(sentence[t.start:t.end]) not in STOPWORDS][-3:]
+        if local:
+            shared = sum(1 for t in local if t in q_terms)
+            sc += 3.0 * shared * shared / len(local)
+        # question words inside the mention ("31 [injured]" for "how many injured")
+        sc += sum(idf(t) for t in m_terms & q_terms if not t[0].isdigit() and t not in qtype.head)
         if qtype.head:
             frac = len(set(qtype.head) & m_terms) / len(set(qtype.head))
             sc += 3.0 * frac * frac

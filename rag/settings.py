@@ -64,9 +64,14 @@ class AnswerSettings(BaseModel):
         "(IDF-weighted) of the question's content words.",
     )
     min_similarity: float = Field(
-        0.3,
+        0.2,
         description="Abstain when the best sentence's cosine similarity to the "
         "question is below this.",
+    )
+    strong_similarity: float = Field(
+        0.58,
+        description="A passage this similar to the question answers it even when it "
+        "shares few of its words (a paraphrased question).",
     )
     max_missing_idf: float = Field(
         99.0,

@@ -57,6 +57,8 @@ def _type_ok(span: Span, qtype: QuestionType) -> bool:
         return bool(mentions(span.text, "number"))
     if qtype.kind == "date":
         return bool(DATE_RE.search(span.text))
+    if qtype.kind == "time":
+        return bool(mentions(span.text, "time"))
     return True
 
 
@@ -120,13 +122,18 @@ def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = 0.75) -> lis
 
 def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: float,
                    unknown_terms: list[str], max_missing_idf: float = float("inf"),
-                   idf=None) -> Optional[str]:
-    """Why the evidence is too weak to answer, or None when it is good enough."""
+                   idf=None, strong_similarity: float = float("inf")) -> Optional[str]:
+    """Why the evidence is too weak to answer, or None when it is good enough.
+
+    A passage answers when it shares enough of the question's words (coverage),
+    or, for a question worded differently from the article ("jabs" for
+    "doses"), when its meaning is very close (strong_similarity).
+    """
     if best is None:
         return "nothing relevant was retrieved"
     if unknown_terms:
-        return f"the articles never mention {', '.join(unknown_terms)}"
-    if best.coverage < min_coverage:
+        return f"the passages that match never mention {', '.join(unknown_terms)}"
+    if best.coverage < min_coverage and best.similarity < strong_similarity:
         return f"the best passage covers only {best.coverage:.0%} of the question"
     if best.similarity < min_similarity:
         return f"the best passage is too dissimilar ({best.similarity:.2f})"

@@ -67,6 +67,20 @@ def cmd_eval(args) -> int:
             print(f"  worse: {r['id']} {r['question']}")
     if tmp is not None:
         tmp.cleanup()
+    if args.gate:
+        from ..evaluate.gate import check, load_thresholds
+
+        gates = {g.name: g for g in load_thresholds(args.gate)}
+        gate = next((g for g in gates.values() if g.gold.resolve() == Path(args.gold).resolve()), None)
+        if gate is None:
+            raise RagError(f"{args.gate} has no table whose gold is {args.gold}; "
+                           f"tables: {', '.join(gates) or 'none'}.")
+        failures = check(result["summary"], gate)
+        for f in failures:
+            print(f"gate [{gate.name}]: {f}", file=sys.stderr)
+        if failures:
+            return 1
+        print(f"gate [{gate.name}]: passed", file=sys.stderr)
     return 0
 
 
@@ -79,5 +93,7 @@ def register_eval(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="write report.md and PNG plots here")
     p.add_argument("--compare", metavar="OLD.json", help="list questions that got better or worse")
     p.add_argument("--llm", metavar="BACKEND", help="answer writer for this run (none, local, openai, ollama)")
+    p.add_argument("--gate", metavar="THRESHOLDS.toml",
+                   help="exit 1 when a metric is below its floor in this file (eval/thresholds.toml)")
     p.add_argument("--top-k", type=int, default=None, help="chunks read per question")
     p.set_defaults(func=cmd_eval)

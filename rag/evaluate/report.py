@@ -26,7 +26,7 @@ def summary_table(summary: dict) -> str:
 
 def tag_table(summary: dict) -> str:
     cols = ["n", "recall@5", "evidence_hit", "answer_hit", "f1", "abstention_recall",
-            "false_abstention_rate", "latency_p50_ms"]
+            "false_abstention_rate", "conflict_flagged", "all_sources_cited", "latency_p50_ms"]
     lines = ["| tag | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for tag, s in summary.get("by_tag", {}).items():
         lines.append(f"| {tag} | " + " | ".join(fmt(s.get(c)) for c in cols) + " |")
