@@ -49,15 +49,15 @@ def _model_key(path: Path) -> str:
 
 def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
     """Export (and quantise) the transformer of a sentence-transformers folder."""
-    import torch
-    from transformers import AutoModel
-
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32 = out_dir / "model.onnx"
     final = out_dir / ("model-int8-pc-matmul.onnx" if quantize else "model.onnx")
     if final.exists():
-        return final
+        return final  # cached: no torch import, no rebuild at start
     if not fp32.exists():
+        import torch
+        from transformers import AutoModel
+
         bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
 
         class Wrapped(torch.nn.Module):  # keyword call: positional order differs across versions
