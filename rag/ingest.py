@@ -61,6 +61,9 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
     report.refused.extend(refused)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
     records = store.document_records()
+    by_source: dict[str, set[str]] = {}  # source_key -> doc ids (a scan per file is quadratic at 10k files)
+    for i, r in records.items():
+        by_source.setdefault(r.get("source_key"), set()).add(i)
     pending: list[tuple[Document, list, str, bool]] = []
 
     def flush() -> None:
@@ -88,7 +91,7 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             continue
         report.refused.extend(loaded.refused)
         source_key = str(path.resolve())
-        old = {i: r for i, r in records.items() if r.get("source_key") == source_key}
+        old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
         if old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
             report.skipped.extend(sorted(old))
             continue
@@ -108,6 +111,7 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                 flush()  # one Chroma call must not carry the same ids twice
             pending.append((doc, chunks, source_key, doc.doc_id in old))
             records[doc.doc_id] = {"source_key": source_key, "sha256": doc.sha256}
+            by_source.setdefault(source_key, set()).add(doc.doc_id)
             if sum(len(c) for _d, c, _k, _u in pending) >= BATCH_CHUNKS:
                 flush()
     flush()
