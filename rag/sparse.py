@@ -97,6 +97,10 @@ class SparseIndex:
         stamps = {d: (r.get("sha256"), r.get("ingested_at")) for d, r in recs.items()}
         keep = {d for d, st in stamps.items() if self.stamps.get(d) == st}
         fetch = [d for d in stamps if d not in keep]
+        if not fetch and len(keep) == len(self.stamps) and self.bm25 is not None:
+            # same documents (e.g. another writer's chunks are in, its records not yet)
+            self.generation = generation
+            return self
         records, term_ids = [], []
         for r, ids in zip(self.records, self.term_ids):
             if r.doc_id in keep:
