@@ -110,6 +110,8 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
                 continue
             measure = _measure(m.text)
             other = bool(measure and best_measure and measure != best_measure)
+            if other and not measure & (best_measure | set(qtype.head)):
+                continue  # a figure about something else entirely ("four decades old")
             head = set(qtype.head)
             if other and head and head <= best_measure and not head <= measure:
                 continue  # the question names what it counts; this figure counts something else

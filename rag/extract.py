@@ -191,14 +191,23 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
         cut = max(sentence.rfind(d, 0, m.start) for d in ",;()")
         local = [t.norm for t in toks if cut < t.start and t.end <= m.start
                  and fold(sentence[t.start:t.end]) not in STOPWORDS][-3:]
-        if local:
+        if local and not any(not t[0].isdigit() for t in m_terms):  # a bare value: its phrase is its noun
             shared = sum(1 for t in local if t in q_terms)
             sc += 3.0 * shared * shared / len(local)
         # question words inside the mention ("31 [injured]" for "how many injured")
-        sc += sum(idf(t) for t in m_terms & q_terms if not t[0].isdigit() and t not in qtype.head)
+        if qtype.kind == "number":
+            sc += 2.0 * sum(idf(t) for t in m_terms & q_terms if not t[0].isdigit() and t not in qtype.head)
+        elif qtype.kind == "date":
+            # "what date" wants a day, "what year" a year, "what period" a range
+            if re.search(r"\b(date|day)\b", q_fold) and re.search(_MONTH + r"|\d{4}-\d{2}-\d{2}", m.text):
+                sc += 2.0
+            elif re.search(r"\bperiod\b", q_fold) and re.search(r"\d\s?[-–—/]\s?\d", m.text):
+                sc += 2.0
+            elif re.search(r"\byear\b", q_fold) and re.fullmatch(r"(the\s+)?\d{4}", m.text):
+                sc += 1.0
         if qtype.head:
             frac = len(set(qtype.head) & m_terms) / len(set(qtype.head))
-            sc += 3.0 * frac * frac
+            sc += 3.0 * frac
         if qtype.kind == "person" and len(m.text.split()) >= 2:
             sc += 1.0
         if qtype.money is not None:

@@ -20,7 +20,7 @@ _DATE_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _WORD = re.compile(r"[^\W_]")
 # <outlet>-<YYYY-MM-DD>-<slug>.ext, e.g. vns-2025-11-10-mofa-congress.txt
-_NAME_RE = re.compile(r"^([a-z0-9]{2,12})-(\d{4}-\d{2}-\d{2})-(.+)$", re.I)
+_NAME_RE = re.compile(r"^([a-z0-9]{2,24})-(\d{4}-\d{2}-\d{2})-(.+)$", re.I)
 
 
 @dataclass
@@ -102,7 +102,9 @@ def _meta_from_name(path: Path) -> tuple[Optional[str], Optional[str], Optional[
     if not m:
         d = _DATE_RE.search(path.stem)
         return None, d.group(1) if d else None, None
-    return m.group(1).upper(), m.group(2), m.group(3).replace("-", " ").replace("_", " ")
+    outlet = m.group(1)
+    outlet = outlet.upper() if len(outlet) <= 4 else outlet.capitalize()  # VNS, VOV; Harbortimes
+    return outlet, m.group(2), m.group(3).replace("-", " ").replace("_", " ")
 
 
 def _title_from_text(text: str, fallback: Optional[str], path: Path) -> str:

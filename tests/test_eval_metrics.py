@@ -83,3 +83,17 @@ def test_score_sample_and_compare():
     new = {"results": [{"id": "q1", "question": "How much?", "scores": s, "answer": good}]}
     diff = compare(old, new)
     assert [r["id"] for r in diff["better"]] == ["q1"] and diff["worse"] == []
+
+
+def test_conflict_flagged_needs_every_side():
+    from rag.evaluate.metrics import conflict_flagged
+
+    q = {"doc_id": "a", "start": 0, "end": 1, "text": "x"}
+    both = [{"value": "Twelve people", "quote": q}, {"value": "14 dead", "quote": q}]
+    assert conflict_flagged(both, ["12", "14"]) == 1.0          # word numbers count
+    assert conflict_flagged(both[:1], ["12", "14"]) == 0.0      # one side is no conflict
+    assert conflict_flagged(both, ["12", "15"]) == 0.0          # a gold value missing
+    other = [{"value": "over 400 cooperation agreements", "quote": q},
+             {"value": "over 600 international agreements", "quote": q}]
+    assert conflict_flagged(other, ["over 400 cooperation agreements", "600"]) == 1.0
+    assert conflict_flagged([], ["12", "14"]) == 0.0

@@ -42,6 +42,25 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
     return best
 
 
+def conflict_flagged(conflicts: Sequence[dict], golds: Sequence[str]) -> float:
+    """1.0 when the answer reports a conflict whose sides carry every gold value
+    ("12" and "14" for a death toll two outlets disagree on), each with its quote
+    and at least two distinct values in all."""
+    from ..corroborate import value_of
+
+    values = [c.get("value") or "" for c in conflicts if c.get("quote")]
+    if len({normalize_answer(v) for v in values}) < 2:
+        return 0.0
+
+    def found(g: str) -> bool:
+        if answer_hit(" ; ".join(values), [g]):
+            return True
+        gv = value_of(g, "number")
+        return gv is not None and any(value_of(v, "number") == gv for v in values)
+
+    return float(all(found(g) for g in golds))
+
+
 def first_relevant_rank(chunk_texts: Sequence[str], evidence: Sequence[str]) -> Optional[int]:
     """1-based rank of the first retrieved chunk containing a gold evidence string."""
     for rank, text in enumerate(chunk_texts, start=1):

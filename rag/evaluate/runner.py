@@ -29,8 +29,7 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
     })
     s["correct"] = (not abstained and s["answer_hit"] == 1.0) if sample.answerable else abstained
     if "conflict" in sample.tags and sample.answerable:
-        docs_quoted = {q["doc_id"] for q in quotes}
-        s["conflict_flagged"] = float(bool(answer.get("conflicts")) and len(docs_quoted) >= 2)
+        s["conflict_flagged"] = m.conflict_flagged(answer.get("conflicts", []), sample.answers)
     if "corroborated" in sample.tags and sample.answerable:
         supporting = {d for d, t in doc_texts.items() if any(e in t for e in sample.evidence)}
         s["all_sources_cited"] = float(bool(supporting) and supporting <= {q["doc_id"] for q in quotes})
