@@ -203,3 +203,21 @@ def test_answer_must_state_the_extractive_figure_when_given():
     assert ok.ok, ok.reason
     other = check_answer("It secured over 258 million doses [1].", SPANS, Q, expected="more than US$900 million")
     assert not other.ok and "900" in other.reason
+
+
+def test_conflicting_sources_require_every_side():
+    from types import SimpleNamespace
+
+    from rag.answer import Answer
+    from rag.extract import QuestionType
+    from rag.llm.answering import expected_values
+
+    ev = SimpleNamespace(qtype=QuestionType("number"))
+    ex = Answer("q", "The sources differ", conflicts=[{"value": "over 600 international agreements"},
+                                                        {"value": "over 400 cooperation agreements"}])
+    exp = expected_values(ev, ex, None)
+    texts = ["Localities signed over 600 international agreements.", "They signed over 400 cooperation agreements."]
+    q = "How many agreements did localities sign?"
+    assert not check_answer("Localities signed over 600 international agreements [1].", texts, q, expected=exp).ok
+    assert check_answer("Localities signed over 600 international agreements [1], or over 400 cooperation "
+                        "agreements [2].", texts, q, expected=exp).ok

@@ -47,6 +47,13 @@ def extractive_hint(ev, extractive: Answer) -> Optional[str]:
     return text
 
 
+def expected_values(ev, extractive: Answer, hint: Optional[str]) -> Optional[str]:
+    """What the LLM's answer must state: every side of a conflict, else the extractive figure/date."""
+    if extractive.conflicts:
+        return " ".join(str(c.get("value") or "") for c in extractive.conflicts) or None
+    return hint if ev.qtype.kind in ("number", "date") else None
+
+
 def llm_answer_stream(assistant, ev, extractive: Answer, chat: ChatModel, n_spans: int = 4,
                       max_tokens: Optional[int] = None,
                       timings: Optional[dict] = None) -> Iterator[Union[str, Answer]]:
@@ -67,7 +74,7 @@ def llm_answer_stream(assistant, ev, extractive: Answer, chat: ChatModel, n_span
         timings["first_token_ms"] = round(((first or t1) - t0) * 1000, 1)
         timings["llm_ms"] = round((t1 - t0) * 1000, 1)
     raw = "".join(pieces)
-    expected = hint if ev.qtype.kind in ("number", "date") else None
+    expected = expected_values(ev, extractive, hint)
     checked = check_answer(raw, texts, ev.question, expected=expected)
     if checked.ok:
         quotes = assistant.quotes_for([spans[i] for i in checked.used])
