@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator, Optional, Union
 
 from .answer import Answer, Quote
@@ -137,7 +137,12 @@ class Assistant:
         tr = time.perf_counter()
         ev = self.evidence(q, top_k)
         t1 = time.perf_counter()
-        answer = self.extractive_answer(ev)
+        ev_own = ev
+        if rewritten_from and rewritten_from != q and question_type(rewritten_from).kind != "other":
+            # retrieval used the context words; the figure is picked by the follow-up's own words
+            # ("how much did that save the budget?" -> the money figure, not the doses counted before)
+            ev_own = replace(ev, question=rewritten_from, qtype=question_type(rewritten_from))
+        answer = self.extractive_answer(ev_own)
         timings: dict[str, float] = {}
         if chat is None or answer.abstained:  # never ask a model to answer what the articles do not
             yield answer.text
