@@ -196,7 +196,9 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
             sc += 3.0 * shared * shared / len(local)
         # question words inside the mention ("31 [injured]" for "how many injured")
         if qtype.kind == "number":
-            sc += 2.0 * sum(idf(t) for t in m_terms & q_terms if not t[0].isdigit() and t not in qtype.head)
+            # question words inside the mention: its noun ("19 of 27 [EU member
+            # states]") or predicate ("31 [injured]"), rarer words weighing more
+            sc += 2.0 * sum(idf(t) for t in m_terms & (q_terms | set(qtype.head)) if not t[0].isdigit())
         elif qtype.kind == "date":
             # "what date" wants a day, "what year" a year, "what period" a range
             if re.search(r"\b(date|day)\b", q_fold) and re.search(_MONTH + r"|\d{4}-\d{2}-\d{2}", m.text):
@@ -205,9 +207,6 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
                 sc += 2.0
             elif re.search(r"\byear\b", q_fold) and re.fullmatch(r"(the\s+)?\d{4}", m.text):
                 sc += 1.0
-        if qtype.head:
-            frac = len(set(qtype.head) & m_terms) / len(set(qtype.head))
-            sc += 3.0 * frac
         if qtype.kind == "person" and len(m.text.split()) >= 2:
             sc += 1.0
         if qtype.money is not None:

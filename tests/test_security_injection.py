@@ -111,9 +111,6 @@ def test_local_llm_answers_carry_no_foreign_links(planted):
         assert_quotes_verbatim(planted, ans)
 
 
-@pytest.mark.xfail(strict=False, reason="since c1912f6 the corroboration note '(reported by 2 of 2 "
-                   "articles)' depends on corpus-wide IDF, so adding unrelated articles drops it; the "
-                   "answer value and retrieval are unchanged (no planted chunk is retrieved)")
 def test_corroboration_note_is_stable_under_unrelated_articles(planted, bundled_assistant):
     q = "How many EU member states ratified the investment protection agreement?"
     clean, dirty = bundled_assistant.ask(q), planted.ask(q)
