@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .extract import Mention, QuestionType, best_mention
+from .extract import _WORDNUM, Mention, QuestionType, best_mention
 from .spans import Span, same_statement
 from .textnorm import fold, terms
 
@@ -27,7 +27,9 @@ _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "
 def value_of(mention: str, kind: str) -> Optional[object]:
     """A comparable value: a float for figures, a folded string for dates."""
     t = fold(mention)
-    if kind in ("date", "time"):
+    if kind == "date":
+        return _date_value(t)
+    if kind == "time":
         return re.sub(r"[^a-z0-9]+", " ", t).strip()
     m = re.search(r"(\d+(?:[.,]\d+)*)", t)
     if m:
@@ -50,9 +52,48 @@ def value_of(mention: str, kind: str) -> Optional[object]:
     return num
 
 
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                                        "oct", "nov", "dec"], start=1)}
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A date as far as the text gives it; None where it says nothing."""
+    year: Optional[int] = None
+    month: Optional[int] = None
+    day: Optional[int] = None
+    until: Optional[int] = None  # end year of a period ("2025-2030")
+
+    def agrees(self, other: "DateValue") -> bool:
+        pairs = [(a, b) for a, b in zip((self.year, self.month, self.day, self.until),
+                                        (other.year, other.month, other.day, other.until))
+                 if a is not None and b is not None]
+        return bool(pairs) and all(a == b for a, b in pairs) and (self.until is None) == (other.until is None)
+
+
+def _date_value(t: str) -> Optional[DateValue]:
+    t = re.sub(r"^the\s+", "", t.strip())
+    iso = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t)
+    if iso:
+        return DateValue(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+    rng = re.search(r"\b(\d{4})\s?[-–—/]\s?(\d{2,4})\b", t)
+    if rng:
+        end = rng.group(2)
+        end = int(end) if len(end) == 4 else int(rng.group(1)[:2] + end)
+        return DateValue(int(rng.group(1)), until=end)
+    month = next((i for m, i in _MONTHS.items() if re.search(rf"\b{m}[a-z]*\b", t)), None)
+    year = re.search(r"\b(1[5-9]\d{2}|20\d{2})\b", t)
+    day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", re.sub(r"\b\d{4}\b", " ", t))
+    if not (month or year):
+        return None
+    return DateValue(int(year.group(1)) if year else None, month, int(day.group(1)) if day and month else None)
+
+
 def same_value(a, b) -> bool:
     if a is None or b is None:
         return False
+    if isinstance(a, DateValue) and isinstance(b, DateValue):
+        return a.agrees(b)
     if isinstance(a, float) and isinstance(b, float):
         return abs(a - b) <= 0.01 * max(abs(a), abs(b))
     return a == b
@@ -61,8 +102,10 @@ def same_value(a, b) -> bool:
 def _measure(mention_text: str) -> frozenset[str]:
     """What a figure counts: its noun words ("over 400 cooperation agreements" ->
     {cooper, agreement}); empty when the figure stands alone."""
-    return frozenset(t for t in terms(mention_text) if not t[0].isdigit()
-                     and t not in _WORD_VALUES and t not in _SCALE)
+    text = re.sub(r"\b(?:" + _WORDNUM + r"|" + "|".join(_SCALE) + r"|over|more|than|less|fewer|nearly|almost|"
+                  r"about|around|approximately|roughly|some|up|at|least|most|under|close|just|out|of)\b",
+                  " ", mention_text, flags=re.I)
+    return frozenset(t for t in terms(text) if not t[0].isdigit())
 
 
 @dataclass
@@ -93,8 +136,9 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
         # a passage that states the same value (the equal value is itself evidence
         # that it reports the same fact, often in other words: "worth" vs "valued
         # at") than for one that would be reported as a conflict.
-        close = sp.coverage >= 0.7 * best.coverage and sp.similarity >= best.similarity - 0.15
-        related = sp.coverage >= 0.45 * best.coverage and sp.similarity >= best.similarity - 0.25
+        close = sp.coverage >= 0.7 * best.coverage and sp.score >= 0.8 * best.score
+        related = sp.coverage >= 0.45 * best.coverage and (
+            sp.similarity >= best.similarity - 0.25 or sp.score >= 0.6 * best.score)
         if not related or not sp.type_ok:
             continue
         same_doc = sp.doc_id in seen_docs
@@ -103,6 +147,8 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
             if m is None:
                 continue
             v = value_of(m.text, qtype.kind)
+            if v is None:
+                continue  # "hundreds", "dozens": no value to compare
             if same_value(v, best_value):
                 if not same_doc:
                     agree.append(Side(sp, m))

@@ -44,7 +44,8 @@ NAME_RE = re.compile(
 _NUMBER_Q = re.compile(
     r"\b(how\s+(many|much|long|far|large|big|old|high|tall|deep|wide|heavy|often)|"
     r"what\s+(number|percentage|percent|share|proportion|amount|sum|figure|value|total)|"
-    r"(number|amount|total|count|value|cost|size|length|population)\s+of)\b")
+    r"(number|amount|total|count|value|cost|size|length|population)\s+of|"
+    r"what\s+(?:is|was|were)\s+the\s+(?:\w+\s+)?(toll|tally|turnout|population|budget|cost|price))\b")
 _DATE_Q = re.compile(r"\b(when|what\s+(year|date|month|day|period|time)|which\s+(year|date|month|period)|"
                      r"in\s+what\s+year|since\s+when)\b")
 _PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\bwho\s+(is|was|were|are|said|heads|led|leads)\b")
@@ -85,7 +86,7 @@ def question_type(question: str) -> QuestionType:
     if re.search(r"\b(what|which)\s+time\b|\bat\s+what\s+hour\b", q):
         return QuestionType("time")
     if _DATE_Q.search(q):
-        return QuestionType("date")
+        return QuestionType("date", ("year",) if re.search(r"\byear\b", q) else ())
     if _PERSON_Q.search(q):
         # "Who is Pham Minh Chinh?" asks for a description, not for a name.
         named = re.search(r"\b(is|was)\s+[A-ZÀ-ÝĐ]", question)
@@ -188,10 +189,10 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
         # ("..., comprehensive partnerships with [four]"): the question's own
         # phrase there binds the value more than words further off, and words
         # the question lacks ("strategic") count against it.
-        cut = max(sentence.rfind(d, 0, m.start) for d in ",;()")
+        cut = max(sentence.rfind(d, 0, m.start) for d in (",", ";", "(", ")", " and ", " but "))
         local = [t.norm for t in toks if cut < t.start and t.end <= m.start
                  and fold(sentence[t.start:t.end]) not in STOPWORDS][-3:]
-        if local and not any(not t[0].isdigit() for t in m_terms):  # a bare value: its phrase is its noun
+        if qtype.kind == "number" and local and not any(not t[0].isdigit() for t in m_terms):  # a bare value: its phrase is its noun
             shared = sum(1 for t in local if t in q_terms)
             sc += 3.0 * shared * shared / len(local)
         # question words inside the mention ("31 [injured]" for "how many injured")

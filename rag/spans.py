@@ -52,10 +52,15 @@ def candidate_spans(hits: list[Hit]) -> list[Span]:
     return out
 
 
+_TYPE_WORDS = {"year", "date", "day", "month", "time", "period", "number", "amount", "figur", "total"}
+
+
 def _type_ok(span: Span, qtype: QuestionType) -> bool:
     if qtype.kind == "number":
         return bool(mentions(span.text, "number"))
     if qtype.kind == "date":
+        if "year" in qtype.head:  # "in what year": a day without a year does not answer
+            return bool(re.search(r"\b(1[5-9]|20)\d{2}\b", span.text))
         return bool(DATE_RE.search(span.text))
     if qtype.kind == "time":
         return bool(mentions(span.text, "time"))
@@ -64,7 +69,9 @@ def _type_ok(span: Span, qtype: QuestionType) -> bool:
 
 def score_spans(question: str, spans: list[Span], q_vec: np.ndarray, s_vecs: np.ndarray,
                 idf, qtype: QuestionType) -> list[Span]:
-    q_terms = list(dict.fromkeys(terms(question)))
+    # words naming the kind of answer ("in what year") are matched by the answer
+    # itself, checked by type_ok; requiring them in the passage would punish it
+    q_terms = [t for t in dict.fromkeys(terms(question)) if t not in _TYPE_WORDS] or terms(question)
     weights = {t: idf(t) for t in q_terms}
     total = sum(weights.values()) or 1.0
     prev_terms: dict[tuple[str, int], set[str]] = {}
