@@ -46,7 +46,7 @@ def chromium_page(width: int = 1400, height: int = 900):
     import pytest
 
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        pytest.fail("Debian's chromium is not installed at /usr/bin/chromium: run .ci/run or apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
