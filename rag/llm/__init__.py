@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Protocol
 
@@ -34,6 +35,15 @@ class ChatModel(Protocol):
 
     def stream(self, messages: Messages, max_tokens: Optional[int] = None) -> Iterator[str]:
         """Yield the reply to `messages` piece by piece."""
+
+
+def stream_cited(model: ChatModel, messages: Messages, max_tokens: Optional[int], n_sources: int) -> Iterator[str]:
+    """Like model.stream, but a backend that can constrain decoding (local llama.cpp: a GBNF
+    grammar) makes every sentence end with a citation [1]..[n_sources]. The citation check
+    still decides whether the answer is supported."""
+    if getattr(model, "constrains_citations", False):
+        return model.stream(messages, max_tokens, n_citations=n_sources)
+    return model.stream(messages, max_tokens)
 
 
 def complete(model: ChatModel, messages: Messages, max_tokens: Optional[int] = None) -> str:
@@ -59,19 +69,23 @@ class LlamaIndexChat:
     """Any llama-index LLM as a ChatModel; failures become LLMError with `fix` appended."""
 
     def __init__(self, name: str, llm, fix: str, lock: Optional[threading.Lock] = None,
-                 set_max_tokens: Optional[Callable[[object, int], None]] = None):
+                 set_max_tokens: Optional[Callable[[object, int], None]] = None,
+                 constrains_citations: bool = False):
         self.name, self.llm, self.fix = name, llm, fix
+        self.constrains_citations = constrains_citations
         self._lock = lock
         self._set_max_tokens = set_max_tokens
 
-    def stream(self, messages: Messages, max_tokens: Optional[int] = None) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: Optional[int] = None,
+               n_citations: int = 0) -> Iterator[str]:
+        extra = {"n_citations": n_citations} if n_citations and self.constrains_citations else {}
         if self._lock is not None:
             self._lock.acquire()
         try:
             if max_tokens is not None and self._set_max_tokens is not None:
                 self._set_max_tokens(self.llm, max_tokens)
             try:
-                gen = self.llm.stream_chat(_to_llama_index(messages))
+                gen = self.llm.stream_chat(_to_llama_index(messages), **extra)
                 for chunk in gen:
                     if chunk.delta:
                         yield chunk.delta
@@ -119,7 +133,8 @@ def _local(settings) -> LlamaIndexChat:
         if chat is None:  # loaded once per process; the caller's first stream() pays for it
             chat = _LOCAL[key] = LlamaIndexChat(
                 "local", _LazyLlamaCPP(key[0], settings), f"Check RAG_LLM__MODEL_PATH ({path}).",
-                lock=threading.Lock(), set_max_tokens=_LazyLlamaCPP.set_max_tokens)
+                lock=threading.Lock(), set_max_tokens=_LazyLlamaCPP.set_max_tokens,
+                constrains_citations=True)
     chat.llm.temperature = settings.temperature
     return chat
 
@@ -159,11 +174,30 @@ class _LazyLlamaCPP:
     def set_max_tokens(lazy: "_LazyLlamaCPP", n: int) -> None:
         lazy.max_tokens = n
 
-    def stream_chat(self, messages):
+    def stream_chat(self, messages, n_citations: int = 0):
         llm = self._get()
         llm.max_new_tokens = self.max_tokens
         llm.generate_kwargs["max_tokens"] = self.max_tokens
+        if n_citations:  # the caller holds the model's lock until the stream ends
+            llm.generate_kwargs["grammar"] = _citation_grammar(min(n_citations, 9))
+        else:
+            llm.generate_kwargs.pop("grammar", None)
         return llm.stream_chat(messages)
+
+
+@lru_cache(maxsize=9)
+def _citation_grammar(n: int):
+    """GBNF: one or two sentences, each ending with a citation [1]..[n].
+
+    SmolLM2-135M forgets to cite most of the time; constrained decoding makes it
+    cite (on the gold set the share of answers passing the check goes from about
+    1 in 8 to about 2 in 5). Whether the cited source supports the sentence is
+    still checked afterwards."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(
+        'root ::= sent (" " sent)?\n'
+        f'sent ::= [^\\[\\]\\n<]{{3,300}} " [" [1-{n}] "]" [.]?\n', verbose=False)
 
 
 def _threads() -> int:

@@ -18,7 +18,7 @@ from typing import Iterator, Optional, Union
 
 from ..answer import Answer
 from ..spans import Span, same_statement
-from . import ChatModel
+from . import ChatModel, stream_cited
 from .cite import build_messages, check_answer
 
 
@@ -64,7 +64,7 @@ def llm_answer_stream(assistant, ev, extractive: Answer, chat: ChatModel, n_span
     t0 = time.perf_counter()
     first = None
     pieces: list[str] = []
-    for delta in chat.stream(messages, max_tokens):
+    for delta in stream_cited(chat, messages, max_tokens, len(texts)):
         if first is None:
             first = time.perf_counter()
         pieces.append(delta)
