@@ -207,21 +207,24 @@ def worker_serve(args) -> dict:
     res = {"size": args.size, "open_and_first_answer_s": time.perf_counter() - T_START}
     for q in qs:  # warm: model, HNSW, BM25 snapshot, caches
         a.ask(q)
-    retr, extr, verbatim = [], [], 0
+    retr, extr, retr_cpu, extr_cpu, verbatim = [], [], [], [], 0
     for _rep in range(args.reps):
         for q in qs:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             qv = a.embedder.embed([q])[0]
             a.retriever.retrieve(q, qv)
             retr.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
+            retr_cpu.append((time.process_time() - c) * 1000)
+            t, c = time.perf_counter(), time.process_time()
             ans = a.ask(q)
             extr.append((time.perf_counter() - t) * 1000)
+            extr_cpu.append((time.process_time() - c) * 1000)
             docs = a.store.get_documents(x.doc_id for x in ans.quotes + ans.closest)
             verbatim += all(docs[x.doc_id].text[x.start:x.end] == x.text for x in ans.quotes + ans.closest)
     res.update(retrieval_p50_ms=pct(retr, 50), retrieval_p95_ms=pct(retr, 95),
                extractive_p50_ms=pct(extr, 50), extractive_p95_ms=pct(extr, 95),
-               n_queries=len(retr), verbatim_ok=f"{verbatim}/{len(extr)}", first_answer=first.text[:80])
+               retrieval_cpu_p50_ms=pct(retr_cpu, 50), extractive_cpu_p50_ms=pct(extr_cpu, 50),
+               load_avg=os.getloadavg()[0], n_queries=len(retr), verbatim_ok=f"{verbatim}/{len(extr)}", first_answer=first.text[:80])
     if "llm" in inspect.signature(a.ask).parameters and not args.no_llm:
         llm = []
         try:
@@ -311,8 +314,8 @@ def fmt(v, spec=".0f") -> str:
 def table(results: list[dict], extra: dict) -> str:
     lines = ["| chunks | articles | KB | vectors | ingest KB/s | ingest chunks/s | embedding share | model alone KB/s "
              "| ingest / model (wall) | ingest / model (CPU) | retrieval p50/p95 ms | extractive p50/p95 ms "
-             "| LLM p50/p95 ms | peak RSS build / serve MB |",
-             "|" + "---|" * 14]
+             "| CPU ms per query: retrieval / extractive (p50) | LLM p50/p95 ms | peak RSS build / serve MB |",
+             "|" + "---|" * 15]
     for r in results:
         real = "ceiling_s" in r
         llm = (f"{fmt(r.get('llm_p50_ms'))} / {fmt(r.get('llm_p95_ms'))}" if "llm_p50_ms" in r
@@ -325,7 +328,8 @@ def table(results: list[dict], extra: dict) -> str:
             f"| {fmt(r.get('ingest_vs_ceiling'), '.0%') if real else '–'} "
             f"| {fmt(r.get('ingest_vs_ceiling_cpu'), '.0%') if real else '–'} "
             f"| {fmt(r.get('retrieval_p50_ms'))} / {fmt(r.get('retrieval_p95_ms'))} "
-            f"| {fmt(r.get('extractive_p50_ms'))} / {fmt(r.get('extractive_p95_ms'))} | {llm} "
+            f"| {fmt(r.get('extractive_p50_ms'))} / {fmt(r.get('extractive_p95_ms'))} "
+            f"| {fmt(r.get('retrieval_cpu_p50_ms'))} / {fmt(r.get('extractive_cpu_p50_ms'))} | {llm} "
             f"| {fmt(r.get('build_peak_rss_mb'))} / {fmt(r.get('serve_peak_rss_mb'))} |")
     ui = extra.get("ui_cold_start", {})
     lines.append("")
@@ -342,7 +346,8 @@ def table(results: list[dict], extra: dict) -> str:
             lines.append(f"{r['size']:,} chunks: model alone measured on {r['ceiling_sample']} in the same run.")
         if "open_and_first_answer_s" in r:
             lines.append(f"{r['size']:,} chunks: process start to first answer {r['open_and_first_answer_s']:.1f} s; "
-                         f"quotes verbatim {r.get('verbatim_ok')}.")
+                         f"quotes verbatim {r.get('verbatim_ok')}; load average during queries "
+                         f"{fmt(r.get('load_avg'), '.1f')}.")
     return "\n".join(lines)
 
 
@@ -390,6 +395,9 @@ def run_worker(role: str, size: int, args) -> dict:
     cmd += ["--no-llm"] if args.no_llm else []
     cmd += ["--profile"] if args.profile else []
     out = Path(args.work) / f"{role}-{size}.json"
+    if args.resume and out.exists():
+        print(f"  {role} {size}: kept from {out}", file=sys.stderr)
+        return json.loads(out.read_text())
     out.unlink(missing_ok=True)
     t = time.perf_counter()
     p = subprocess.run(cmd + ["--result", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -417,6 +425,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-llm", action="store_true")
     p.add_argument("--no-ui", action="store_true")
     p.add_argument("--profile", action="store_true", help="write a pyinstrument profile of ask() per size")
+    p.add_argument("--resume", action="store_true",
+                   help="keep results already in --work (build-N.json, serve-N.json); run only the missing ones")
     p.add_argument("--worker", choices=["build", "serve"], help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)

@@ -20,7 +20,7 @@ def cmd_bench(args) -> int:
         v = getattr(args, flag)
         if v is not None:
             argv += [f"--{flag.replace('_', '-')}", str(v)]
-    for flag in ("quick", "no_llm", "no_ui", "profile"):
+    for flag in ("quick", "no_llm", "no_ui", "profile", "resume"):
         if getattr(args, flag):
             argv.append(f"--{flag.replace('_', '-')}")
     return mod.main(argv)
@@ -38,4 +38,5 @@ def register_bench(sub) -> None:
     p.add_argument("--no-llm", action="store_true", help="skip the LLM answer latency")
     p.add_argument("--no-ui", action="store_true", help="skip the UI cold start")
     p.add_argument("--profile", action="store_true", help="write pyinstrument profiles of ask()")
+    p.add_argument("--resume", action="store_true", help="keep results already in --work, run the missing ones")
     p.set_defaults(func=cmd_bench)
