@@ -23,7 +23,11 @@ import pytest
 
 from conftest import BUNDLED
 
-pytestmark = pytest.mark.skipif(shutil.which("chroma") is None, reason="the chroma CLI is not installed")
+
+
+def setup_module(module):
+    # chromadb (a dependency) installs the `chroma` CLI; its absence is a broken install, not a skip
+    assert shutil.which("chroma"), "the chroma CLI is missing: pip install -e . installs it with chromadb"
 
 NEW_ARTICLE = """Ferry line opens between Hải Phòng and Cát Bà
 
