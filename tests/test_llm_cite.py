@@ -221,3 +221,12 @@ def test_conflicting_sources_require_every_side():
     assert not check_answer("Localities signed over 600 international agreements [1].", texts, q, expected=exp).ok
     assert check_answer("Localities signed over 600 international agreements [1], or over 400 cooperation "
                         "agreements [2].", texts, q, expected=exp).ok
+
+
+def test_number_words_count_as_figures():
+    q = "How many key UNESCO mechanisms did Vietnam secure membership in?"
+    assert check_sentence("Vietnam secured membership in 9 key UNESCO mechanisms.", [SPANS[1]], q) is None
+    c = check_answer("Vietnam promoted 25 heritage sites recognised by UNESCO [1].",
+                     ["Viet Nam promoted 25 heritage sites recognised by UNESCO."], q,
+                     expected="nine key UNESCO mechanisms")
+    assert not c.ok and "9" in c.reason

@@ -110,8 +110,20 @@ def _norm_num(s: str) -> str:
     return s[:-2] if s.endswith(".0") else s
 
 
+_WORD_NUMS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_WORD_NUMS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
+                   "eighty": "80", "ninety": "90", "hundred": "100"})
+del _WORD_NUMS["one"], _WORD_NUMS["zero"]  # too often not a figure ("one of the ...")
+_WORD_NUM_RE = re.compile(r"\b(" + "|".join(_WORD_NUMS) + r")\b")
+
+
 def numbers(text: str) -> set[str]:
-    return {_norm_num(m.group()) for m in _NUM_RE.finditer(fold(text))}
+    """Figures in `text`, digits or number words ("nine" == "9")."""
+    t = fold(text)
+    return ({_norm_num(m.group()) for m in _NUM_RE.finditer(t)}
+            | {_WORD_NUMS[m.group(1)] for m in _WORD_NUM_RE.finditer(t)})
 
 
 def _words(text: str) -> list[str]:
@@ -147,8 +159,11 @@ def check_sentence(sentence: str, cited_texts: list[str], question: str,
     missing_names = [n for n in names(sentence) if fold(n) not in ev_words and fold(n) not in q_words]
     if missing_names:
         return f"name(s) {', '.join(dict.fromkeys(missing_names))} not in the cited source(s)"
-    q_terms, ev_terms = set(terms(question)), set(terms(evidence))
-    novel = [t for t in dict.fromkeys(terms(sentence)) if t not in q_terms]
+    def _terms(text: str) -> list[str]:
+        return [_WORD_NUMS.get(t, t) for t in terms(text)]
+
+    q_terms, ev_terms = set(_terms(question)), set(_terms(evidence))
+    novel = [t for t in dict.fromkeys(_terms(sentence)) if t not in q_terms]
     if not novel:
         return "restates the question without any fact from the sources"
     hit = [t for t in novel if t in ev_terms]
