@@ -190,9 +190,9 @@ def _citation_grammar(n: int):
     """GBNF: one or two sentences, each ending with a citation [1]..[n].
 
     SmolLM2-135M forgets to cite most of the time; constrained decoding makes it
-    cite (on the gold set the share of answers passing the check goes from about
-    1 in 8 to about 2 in 5). Whether the cited source supports the sentence is
-    still checked afterwards."""
+    cite (on eval/gold.jsonl the answers passing the check went from 11 to 19 of the
+    76 the model was asked). Whether the cited source supports the sentence is still
+    checked afterwards."""
     from llama_cpp import LlamaGrammar
 
     return LlamaGrammar.from_string(
