@@ -10,6 +10,7 @@ exits 1 if any request failed (an answer is a dict with "text" and "quotes").
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import socket
@@ -21,18 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = [
-    "How much did vaccine diplomacy save the state budget?",
-    "How many vaccine doses did Vietnam secure?",
-    "How many countries recognised Viet Nam's market economy status?",
-    "How many free trade agreements does Vietnam participate in?",
-    "How many EU member states ratified the investment protection agreement?",
-    "Who is the Deputy Director of the Economic Diplomacy Department?",
-    "How many official documents on foreign affairs were issued?",
-    "How many doses did Vietnam donate to Cambodia?",
-    "What did Pham Minh Chinh say about emulation?",
-    "Who won the football match?",
-]
+# the questions users ask of the bundled articles, answerable and not
+QUESTIONS = [json.loads(line)["question"]
+             for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def free_port() -> int:
