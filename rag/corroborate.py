@@ -21,12 +21,23 @@ _WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
                 "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
                 "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+_TITLES = frozenset("""mr mrs ms dr prof sir madam mayor deputy vice regional governor president prime
+minister pm chair chairman chairwoman director general secretary party state chief judge retired
+fire police spokesperson spokesman spokeswoman head leader late minh""".split()) - {"minh"}
+_ORG_WORDS = frozenset("""council ministry department party committee congress agency company service
+authority association union university bank office government commission court assembly vn vov vns news
+times wire gazette echo tv radio press institute foundation group corporation""".split())
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 
 
 def value_of(mention: str, kind: str) -> Optional[object]:
     """A comparable value: a float for figures, a folded string for dates."""
     t = fold(mention)
+    if kind == "person":
+        # the name without titles: "Mayor Elena Varga" and "Elena Varga" agree,
+        # "Varga" and "Vargas" or "Varga" and "Okafor" do not
+        toks = tuple(w for w in re.findall(r"[a-z0-9]+", t) if w not in _TITLES)
+        return PersonValue(toks, frozenset(re.findall(r"[a-z0-9]+", t)) & _TITLES) if toks else None
     if kind == "date":
         return _date_value(t)
     if kind == "time":
@@ -50,6 +61,24 @@ def value_of(mention: str, kind: str) -> Optional[object]:
     if re.search(r"%|percent|per cent", t):
         return ("%", num)
     return num
+
+
+@dataclass(frozen=True)
+class PersonValue:
+    """A name without its titles, and the titles ("Mayor Elena Varga")."""
+    names: tuple[str, ...]
+    titles: frozenset[str]
+
+    def agrees(self, other: "PersonValue") -> bool:
+        a, b = set(self.names), set(other.names)
+        return self.names[-1] == other.names[-1] or a <= b or b <= a
+
+    def looks_like_person(self) -> bool:
+        return bool(self.titles or len(self.names) >= 2) and not set(self.names) & _ORG_WORDS
+
+    def same_role(self, other: "PersonValue") -> bool:
+        """Both name a holder of the same post (or one gives no post)."""
+        return not self.titles or not other.titles or self.titles == other.titles
 
 
 _MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
@@ -92,6 +121,8 @@ def _date_value(t: str) -> Optional[DateValue]:
 def same_value(a, b) -> bool:
     if a is None or b is None:
         return False
+    if isinstance(a, PersonValue) and isinstance(b, PersonValue):
+        return a.agrees(b)
     if isinstance(a, DateValue) and isinstance(b, DateValue):
         return a.agrees(b)
     if isinstance(a, float) and isinstance(b, float):
@@ -127,10 +158,11 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
     agree: list[Side] = [Side(best, best_mention_)]
     differ: list[Side] = []
     seen_docs = {best.doc_id}
-    typed = qtype.kind in ("number", "date", "time") and best_mention_ is not None
+    typed = qtype.kind in ("number", "date", "time", "person") and best_mention_ is not None
     best_value = value_of(best_mention_.text, qtype.kind) if typed else None
-    best_measure = _measure(best_mention_.text) if typed else frozenset()
+    best_measure = _measure(best_mention_.text) if typed and qtype.kind == "number" else frozenset()
     seen_values = {(best.doc_id, _key(best_value))}
+    asks_role = bool(set(re.findall(r"[a-z]+", fold(question))) & _TITLES)
     for sp in ranked[1:]:
         # only passages about the same thing as the best one. The bar is lower for
         # a passage that states the same value (the equal value is itself evidence
@@ -149,12 +181,17 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
             v = value_of(m.text, qtype.kind)
             if v is None:
                 continue  # "hundreds", "dozens": no value to compare
+            if isinstance(v, PersonValue) and isinstance(best_value, PersonValue):
+                if asks_role and not v.same_role(best_value):
+                    continue  # "Deputy Mayor Brandt" is not another answer to "who is the mayor"
+                if not (v.looks_like_person() and best_value.looks_like_person()):
+                    continue  # "Commendation Council", "VOV.VN": a name, but not a person's
             if same_value(v, best_value):
                 if not same_doc:
                     agree.append(Side(sp, m))
                     seen_docs.add(sp.doc_id)
                 continue
-            measure = _measure(m.text)
+            measure = _measure(m.text) if qtype.kind == "number" else frozenset()
             other = bool(measure and best_measure and measure != best_measure)
             if other and not measure & (best_measure | set(qtype.head)):
                 continue  # a figure about something else entirely ("four decades old")

@@ -48,7 +48,8 @@ _NUMBER_Q = re.compile(
     r"what\s+(?:is|was|were)\s+the\s+(?:\w+\s+)?(toll|tally|turnout|population|budget|cost|price))\b")
 _DATE_Q = re.compile(r"\b(when|what\s+(year|date|month|day|period|time)|which\s+(year|date|month|period)|"
                      r"in\s+what\s+year|since\s+when)\b")
-_PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\bwho\s+(is|was|were|are|said|heads|led|leads)\b")
+_PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\bwho\s+(is|was|were|are|said|heads|led|leads)\b|"
+                       r"\bwhat\s+(?:is|was|'s)\s+the\s+(?:full\s+|sur)?name\s+of\b")
 _PLACE_Q = re.compile(r"^\s*where\b|\bin\s+which\s+(city|country|place)\b|\bwhat\s+(city|country|place)\b")
 
 # "What was the equipment worth?", "What did the congress cost?"
