@@ -176,7 +176,7 @@ class Assistant:
         s = self.settings.answer
         reason = abstain_reason(ranked[0] if ranked else None, s.min_coverage, s.min_similarity,
                                 unknown_key_terms(question, sparse.df, [h.record.text for h in hits]),
-                                s.max_missing_idf, sparse.idf, s.strong_similarity)
+                                s.strong_similarity)
         return Evidence(question, qtype, hits, ranked, reason, sparse.idf)
 
     def quotes_for(self, spans: list[Span]) -> list[Quote]:

@@ -23,7 +23,7 @@ _WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
 _TITLES = frozenset("""mr mrs ms dr prof sir madam mayor deputy vice regional governor president prime
 minister pm chair chairman chairwoman director general secretary party state chief judge retired
-fire police spokesperson spokesman spokeswoman head leader late minh""".split()) - {"minh"}
+fire police spokesperson spokesman spokeswoman head leader late""".split())
 _ORG_WORDS = frozenset("""council ministry department party committee congress agency company service
 authority association union university bank office government commission court assembly vn vov vns news
 times wire gazette echo tv radio press institute foundation group corporation""".split())
@@ -31,7 +31,9 @@ _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "
 
 
 def value_of(mention: str, kind: str) -> Optional[object]:
-    """A comparable value: a float for figures, a folded string for dates."""
+    """A comparable value: a float (or ("%", float)) for figures, a DateValue for
+    dates, a PersonValue for names, a folded string for times; None when the
+    mention states no value ("hundreds")."""
     t = fold(mention)
     if kind == "person":
         # the name without titles: "Mayor Elena Varga" and "Elena Varga" agree,
@@ -161,7 +163,8 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
     typed = qtype.kind in ("number", "date", "time", "person") and best_mention_ is not None
     best_value = value_of(best_mention_.text, qtype.kind) if typed else None
     best_measure = _measure(best_mention_.text) if typed and qtype.kind == "number" else frozenset()
-    seen_values = {(best.doc_id, _key(best_value))}
+    seen_values = {(best.doc_id, best_value)}
+    head = set(qtype.head)
     asks_role = bool(set(re.findall(r"[a-z]+", fold(question))) & _TITLES)
     for sp in ranked[1:]:
         # only passages about the same thing as the best one. The bar is lower for
@@ -193,14 +196,13 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
                 continue
             measure = _measure(m.text) if qtype.kind == "number" else frozenset()
             other = bool(measure and best_measure and measure != best_measure)
-            if other and not measure & (best_measure | set(qtype.head)):
+            if other and not measure & (best_measure | head):
                 continue  # a figure about something else entirely ("four decades old")
-            head = set(qtype.head)
             if other and head and head <= best_measure and not head <= measure:
                 continue  # the question names what it counts; this figure counts something else
-            if not close or (sp.doc_id, _key(v)) in seen_values or (same_doc and not other):
+            if not close or (sp.doc_id, v) in seen_values or (same_doc and not other):
                 continue
-            seen_values.add((sp.doc_id, _key(v)))
+            seen_values.add((sp.doc_id, v))
             differ.append(Side(sp, m, other))
         elif not same_doc and (same_statement(sp.text, best.text) or (
                 sp.similarity >= 0.9 * best.similarity and sp.coverage >= 0.9 * best.coverage)):
@@ -209,16 +211,12 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
     return agree, differ
 
 
-def _key(v) -> str:
-    return repr(v)
-
-
 def describe(answer_text: str, agree: list[Side], differ: list[Side], source_of: Callable[[Span], str],
              n_docs: int) -> str:
     """The answer sentence: the value, who reports it, and who reports what else."""
     same_measure = [d for d in differ if not d.other_measure]
     if same_measure:
-        sides = [agree[0]] + [d for d in differ if not d.other_measure]
+        sides = [agree[0]] + same_measure
         text = "The sources differ — " + "; ".join(f"{source_of(s.span)}: {s.mention.text}" for s in sides)
         return text + "."
     text = answer_text

@@ -190,13 +190,13 @@ def best_mention(question: str, sentence: str, qtype: QuestionType,
         # ("..., comprehensive partnerships with [four]"): the question's own
         # phrase there binds the value more than words further off, and words
         # the question lacks ("strategic") count against it.
-        cut = max(sentence.rfind(d, 0, m.start) for d in (",", ";", "(", ")", " and ", " but "))
-        local = [t.norm for t in toks if cut < t.start and t.end <= m.start
-                 and fold(sentence[t.start:t.end]) not in STOPWORDS][-3:]
-        if qtype.kind == "number" and local and not any(not t[0].isdigit() for t in m_terms):  # a bare value: its phrase is its noun
-            shared = sum(1 for t in local if t in q_terms)
-            sc += 3.0 * shared * shared / len(local)
-        # question words inside the mention ("31 [injured]" for "how many injured")
+        if qtype.kind == "number" and all(t[0].isdigit() for t in m_terms):  # a bare value: its phrase is its noun
+            cut = max(sentence.rfind(d, 0, m.start) for d in (",", ";", "(", ")", " and ", " but "))
+            local = [t.norm for t in toks if cut < t.start and t.end <= m.start
+                     and fold(sentence[t.start:t.end]) not in STOPWORDS][-3:]
+            if local:
+                shared = sum(1 for t in local if t in q_terms)
+                sc += 3.0 * shared * shared / len(local)
         if qtype.kind == "number":
             # question words inside the mention: its noun ("19 of 27 [EU member
             # states]") or predicate ("31 [injured]"), rarer words weighing more

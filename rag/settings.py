@@ -73,11 +73,6 @@ class AnswerSettings(BaseModel):
         description="A passage this similar to the question answers it even when it "
         "shares few of its words (a paraphrased question).",
     )
-    max_missing_idf: float = Field(
-        99.0,
-        description="Abstain when the best passage lacks a question word this rare "
-        "(its BM25 IDF is at least this); 99 turns the check off.",
-    )
     max_question_chars: int = Field(
         2000, description="Longer questions are refused with a message."
     )

@@ -12,7 +12,7 @@ The best sentences become quotes; weak evidence becomes an abstention.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -34,7 +34,6 @@ class Span:
     similarity: float = 0.0
     type_ok: bool = True
     score: float = 0.0
-    missing: list[str] = field(default_factory=list)  # question terms absent
 
 
 def candidate_spans(hits: list[Hit]) -> list[Span]:
@@ -89,7 +88,6 @@ def score_spans(question: str, spans: list[Span], q_vec: np.ndarray, s_vecs: np.
         got = sum(w for t, w in weights.items() if t in own)
         got += 0.5 * sum(w for t, w in weights.items() if t not in own and t in before)
         sp.coverage = got / total
-        sp.missing = [t for t in q_terms if t not in own and t not in before]
         sp.similarity = float(np.dot(q_vec, vec))
         sp.type_ok = _type_ok(sp, qtype)
         prior = 1.0 / (1.0 + sp.rank)
@@ -128,8 +126,7 @@ def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = 0.75) -> lis
 
 
 def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: float,
-                   unknown_terms: list[str], max_missing_idf: float = float("inf"),
-                   idf=None, strong_similarity: float = float("inf")) -> Optional[str]:
+                   unknown_terms: list[str], strong_similarity: float = float("inf")) -> Optional[str]:
     """Why the evidence is too weak to answer, or None when it is good enough.
 
     A passage answers when it shares enough of the question's words (coverage),
@@ -144,10 +141,6 @@ def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: fl
         return f"the best passage covers only {best.coverage:.0%} of the question"
     if best.similarity < min_similarity:
         return f"the best passage is too dissimilar ({best.similarity:.2f})"
-    if idf is not None and best.missing:
-        rare = max(best.missing, key=idf)
-        if idf(rare) >= max_missing_idf:
-            return f"the passages that match never mention {rare!r}"
     if not best.type_ok:
         return "no passage states the kind of answer asked for"
     return None
