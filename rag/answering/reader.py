@@ -1,0 +1,157 @@
+"""The span reader: a transformer trained on SQuAD 2.0 that reads a passage and points at
+the answer inside it (start and end scores per token), or at nothing ([CLS]).
+
+The shipped weights (`rag/data/reader/`, see its MODEL_CARD.md) are all-MiniLM-L6-v2
+fine-tuned by `rag train-reader` on ../shared/datasets/squad2-train. The reader returns
+character offsets in the passage it was given; callers turn them into document offsets,
+so the answer is always a slice of the stored article.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .. import hardware
+from .windows import make_windows
+
+SHIPPED_READER = Path(__file__).resolve().parent.parent / "data" / "reader"
+
+
+@dataclass(frozen=True)
+class ReaderTuning:
+    """Decoding limits of the reader, each with its reason."""
+
+    max_length: int = 256      # tokens per window: the length it was trained on
+    stride: int = 64           # overlap of windows over a long passage (as trained)
+    n_best: int = 20           # start/end candidates tried per window (SQuAD reference decoding)
+    max_answer_tokens: int = 30  # SQuAD answers are short; longer spans are sentence fragments
+
+
+@dataclass
+class ReadSpan:
+    """The reader's best answer in one passage."""
+
+    passage: int            # index of the passage it was read from
+    start: int              # character offsets in that passage
+    end: int
+    text: str
+    score: float            # start + end logit of the span
+    null_score: float       # start + end logit of [CLS] (no answer) in the same window
+
+    @property
+    def margin(self) -> float:
+        """How much the span beats 'no answer' (the SQuAD 2.0 decision value)."""
+        return self.score - self.null_score
+
+
+class SpanReader:
+    """Load once, then `read(question, passages)`; thread-safe."""
+
+    def __init__(self, path: Path | str = SHIPPED_READER, tuning: ReaderTuning = ReaderTuning(),
+                 bf16: Optional[bool] = None, model=None, tokenizer=None):
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        import torch
+
+        self.path = Path(path)
+        self.tuning = tuning
+        if model is None:
+            if not (self.path / "config.json").exists():
+                from ..errors import ConfigError
+                raise ConfigError(f"No reader model in {self.path}: set RAG_READER__PATH to a folder "
+                                  "written by `rag train-reader`, or reinstall the package.")
+            model = AutoModelForQuestionAnswering.from_pretrained(self.path, local_files_only=True,
+                                                                  torch_dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        # bf16 autocast only where the CPU does bf16 in hardware (AMX, AVX512-BF16);
+        # elsewhere it is emulated and slower than fp32
+        self.bf16 = hardware.bf16_fast() if bf16 is None else bf16
+        self._lock = threading.Lock()
+
+    def logits(self, windows) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits for tokenised windows (padded here), as float32 arrays."""
+        import torch
+
+        n, width = len(windows), max(len(w.input_ids) for w in windows)
+        ids = torch.zeros((n, width), dtype=torch.long)
+        tt = torch.zeros((n, width), dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for i, w in enumerate(windows):
+            L = len(w.input_ids)
+            ids[i, :L] = torch.tensor(w.input_ids)
+            tt[i, :L] = torch.tensor(w.token_type_ids)
+            mask[i, :L] = 1
+        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                                  enabled=self.bf16):
+            out = self.model(input_ids=ids, token_type_ids=tt, attention_mask=mask)
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+    def read(self, question: str, passages: list[str]) -> list[Optional[ReadSpan]]:
+        """The best span of each passage (None where no span fits), with its no-answer score."""
+        return self.read_many([(question, p) for p in passages])
+
+    def read_many(self, pairs: list[tuple[str, str]]) -> list[Optional[ReadSpan]]:
+        """read() for (question, passage) pairs that may have different questions."""
+        if not pairs:
+            return []
+        t = self.tuning
+        passages = [p for _, p in pairs]
+        windows = make_windows(self.tokenizer, [q for q, _ in pairs], passages, t.max_length, t.stride)
+        starts, ends = self.logits(windows)
+        best: list[Optional[ReadSpan]] = [None] * len(pairs)
+        nulls = [np.inf] * len(pairs)
+        for w, s, e in zip(windows, starts, ends):
+            L = len(w.input_ids)
+            nulls[w.example] = min(nulls[w.example], float(s[0] + e[0]))
+            span = decode_window(s[:L], e[:L], w.offsets, t.n_best, t.max_answer_tokens)
+            if span is None:
+                continue
+            score, c0, c1 = span
+            cur = best[w.example]
+            if cur is None or score > cur.score:
+                best[w.example] = ReadSpan(w.example, c0, c1, passages[w.example][c0:c1], score, 0.0)
+        for i, b in enumerate(best):
+            if b is not None:
+                b.null_score = nulls[i]  # the most confident 'no answer' over the passage's windows
+        return best
+
+
+def decode_window(start_logits: np.ndarray, end_logits: np.ndarray, offsets, n_best: int,
+                  max_tokens: int) -> Optional[tuple[float, int, int]]:
+    """Best (score, char_start, char_end) with start <= end inside the context, or None."""
+    ctx = np.array([o is not None for o in offsets])
+    if not ctx.any():
+        return None
+    s = np.where(ctx, start_logits, -np.inf)
+    e = np.where(ctx, end_logits, -np.inf)
+    top_s = np.argsort(-s)[:n_best]
+    top_e = np.argsort(-e)[:n_best]
+    best = None
+    for i in top_s:
+        if not np.isfinite(s[i]):
+            break
+        for j in top_e:
+            if j < i or j - i + 1 > max_tokens or not np.isfinite(e[j]):
+                continue
+            score = float(s[i] + e[j])
+            if best is None or score > best[0]:
+                best = (score, offsets[i][0], offsets[j][1])
+    return best
+
+
+_cache: dict[str, SpanReader] = {}
+_cache_lock = threading.Lock()
+
+
+def get_reader(path: Path | str = SHIPPED_READER) -> SpanReader:
+    """The reader at `path`, loaded once per process."""
+    key = str(Path(path).resolve())
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = SpanReader(path)
+        return _cache[key]
