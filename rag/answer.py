@@ -1,4 +1,8 @@
-"""What the product returns: an Answer that carries its evidence."""
+"""What the product returns: an Answer that carries its evidence as typed fields.
+
+Text for people (`Answer.text`) is rendered once from these fields by
+`rag.answering.render`; nothing downstream parses it back.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -32,6 +36,58 @@ class Quote:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class AbstainReason:
+    """Why the assistant did not answer: a code for programs, plain words for people,
+    and the figures behind the decision (for the eval and the API)."""
+
+    code: str    # nothing-retrieved | unknown-terms | no-answer-found
+    words: str   # shown to people
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "words": self.words, "detail": dict(self.detail)}
+
+
+@dataclass(frozen=True)
+class SupportGroup:
+    """Articles that report the same value, each with its quote."""
+
+    value: Optional[str]
+    quotes: tuple[Quote, ...]
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "quotes": [q.to_dict() for q in self.quotes]}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One side of a disagreement between sources: the value it states and where."""
+
+    value: str
+    outlet: Optional[str]
+    date: Optional[str]
+    kind: str  # "value" (a different value for the same thing) | "other-measure" (counts something else)
+    quote: Quote
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "outlet": self.outlet, "date": self.date, "kind": self.kind,
+                "quote": self.quote.to_dict()}
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """A retrieved chunk the answer was made from, in retrieval order."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    dense_rank: Optional[int] = None
+    sparse_rank: Optional[int] = None
+
+
 @dataclass
 class Answer:
     question: str
@@ -42,23 +98,30 @@ class Answer:
     closest: list[Quote] = field(default_factory=list)  # offered when abstaining
     path: str = "extractive"  # which path wrote `text`: extractive | llm | extractive-fallback
     rewritten_question: Optional[str] = None  # standalone form of a follow-up
-    support: list[dict] = field(default_factory=list)  # groups of agreeing quotes
-    conflicts: list[dict] = field(default_factory=list)  # disagreeing values + quotes
+    support: list[SupportGroup] = field(default_factory=list)  # groups of agreeing quotes
+    conflicts: list[Conflict] = field(default_factory=list)  # disagreeing values + quotes
     fallback_reason: Optional[str] = None  # why an LLM answer was replaced by the extractive one
     llm_text: Optional[str] = None  # what the LLM wrote, before the citation check
+    short: Optional[Quote] = None  # the answer phrase itself, a verbatim span (None for whole sentences)
+    abstain_reason: Optional[AbstainReason] = None
+    confidence: Optional[float] = None  # the answer decision's probability that `short` is right
+    read: list[ReadChunk] = field(default_factory=list)  # what retrieval gave answering
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "text": self.text,
+            "short": self.short.to_dict() if self.short else None,
             "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason.to_dict() if self.abstain_reason else None,
+            "confidence": self.confidence,
             "quotes": [q.to_dict() for q in self.quotes],
             "closest": [q.to_dict() for q in self.closest],
             "timings": dict(self.timings),
             "path": self.path,
             "rewritten_question": self.rewritten_question,
-            "support": self.support,
-            "conflicts": self.conflicts,
+            "support": [g.to_dict() for g in self.support],
+            "conflicts": [c.to_dict() for c in self.conflicts],
             "fallback_reason": self.fallback_reason,
             "llm_text": self.llm_text,
         }

@@ -56,23 +56,16 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
 
 
+class ReaderSettings(BaseModel):
+    path: Path = Field(
+        Path(__file__).parent / "data" / "reader",
+        description="Folder of the span reader (written by `rag train-reader`) and its fitted "
+        "answer decision (decision.json, written by `rag fit-decision`); default: the shipped one.",
+    )
+
+
 class AnswerSettings(BaseModel):
     max_quotes: int = Field(3, description="Quotes shown under an answer (1 to 3).")
-    min_coverage: float = Field(
-        0.5,
-        description="Abstain when the best evidence covers less than this share "
-        "(IDF-weighted) of the question's content words.",
-    )
-    min_similarity: float = Field(
-        0.2,
-        description="Abstain when the best sentence's cosine similarity to the "
-        "question is below this.",
-    )
-    strong_similarity: float = Field(
-        0.58,
-        description="A passage this similar to the question answers it even when it "
-        "shares few of its words (a paraphrased question).",
-    )
     max_question_chars: int = Field(
         2000, description="Longer questions are refused with a message."
     )
@@ -136,6 +129,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    reader: ReaderSettings = ReaderSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     ui: UISettings = UISettings()

@@ -72,7 +72,8 @@ except ImportError:  # pragma: no cover - PyStemmer is a declared dependency
         return word
 
 
-def _norm_word(raw: str) -> str:
+def norm_word(raw: str) -> str:
+    """The index form of one word: folded and stemmed; numbers without thousands commas."""
     w = fold(raw)
     if w[:1].isdigit():
         return w.replace(",", "")
@@ -81,14 +82,14 @@ def _norm_word(raw: str) -> str:
 
 def tokenize(text: str) -> list[Token]:
     """All word tokens of `text`, folded and stemmed, with original offsets."""
-    return [Token(_norm_word(m.group()), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    return [Token(norm_word(m.group()), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
 
 
 @lru_cache(maxsize=500_000)
 def _term(raw: str) -> str:
     """The index term of one raw word, "" for a stopword (cached: news
     vocabularies are small, and terms() runs over every chunk at index time)."""
-    return "" if fold(raw) in STOPWORDS else _norm_word(raw)
+    return "" if fold(raw) in STOPWORDS else norm_word(raw)
 
 
 def terms(text: str) -> list[str]:

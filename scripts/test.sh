@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Install the product with its test extras (and Debian's chromium for the
-# browser tests), then run the whole suite.
+# The test command (README, .ci/run): a fresh virtualenv with the product, its test and
+# local-llm extras at the versions pinned in requirements.lock, Debian's chromium for the
+# browser tests, then the whole suite. Arguments are passed on to pytest.
+#   bash .ci/run                      # everything
+#   bash .ci/run -k reader -x         # a subset
+# RAG_TEST_VENV (default .venv-test) names the virtualenv; it is made anew each run so
+# that nothing installed by hand can hide a missing install step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q -e ".[test]"
+VENV="${RAG_TEST_VENV:-.venv-test}"
+PY="${PYTHON:-python3}"
+rm -rf "$VENV"
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q -U pip
+source scripts/llama-build-flags.sh   # llama-cpp-python is built from source: portable flags
+"$VENV/bin/python" -m pip install -q -c requirements.lock -e ".[test,local-llm]"
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
   else
-    (sudo apt-get update -qq && sudo apt-get install -y -qq chromium) >/dev/null
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
   fi
 fi
-exec python -m pytest -q -p no:cacheprovider "$@"
+export PATH="$PWD/$VENV/bin:$PATH"   # the venv's `rag` and `chroma` commands for the tests
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

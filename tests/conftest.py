@@ -15,9 +15,14 @@ BUNDLED = ROOT / "rag" / "data" / "articles"
 
 def assert_quotes_verbatim(assistant, answer) -> None:
     """The product's promise: every quote shown is the document's own text at its offsets."""
-    for q in list(answer.quotes) + list(answer.closest):
+    shown = list(answer.quotes) + list(answer.closest) + ([answer.short] if answer.short else [])
+    shown += [c.quote for c in answer.conflicts] + [q for g in answer.support for q in g.quotes]
+    for q in shown:
         doc = assistant.document(q.doc_id)
         assert doc.text[q.start:q.end] == q.text, (q.doc_id, q.start, q.end)
+    if answer.short is not None:  # the short answer stands inside the first quote
+        first = answer.quotes[0]
+        assert first.doc_id == answer.short.doc_id and first.start <= answer.short.start < answer.short.end <= first.end
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.corroborate import same_value, value_of
+from rag.answering.corroborate import same_value, value_of
 
 
 @pytest.mark.parametrize("a,b,kind,same", [

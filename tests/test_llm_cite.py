@@ -209,8 +209,8 @@ def test_conflicting_sources_require_every_side():
     from types import SimpleNamespace
 
     from rag.answer import Answer
-    from rag.extract import QuestionType
-    from rag.llm.answering import expected_values
+    from rag.answering.extract import QuestionType
+    from rag.answering.llm_writer import expected_values
 
     ev = SimpleNamespace(qtype=QuestionType("number"))
     ex = Answer("q", "The sources differ", conflicts=[{"value": "over 600 international agreements"},

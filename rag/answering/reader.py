@@ -97,17 +97,24 @@ class SpanReader:
 
     def read_many(self, pairs: list[tuple[str, str]]) -> list[Optional[ReadSpan]]:
         """read() for (question, passage) pairs that may have different questions."""
+        return self.read_scored(pairs)[0]
+
+    def read_scored(self, pairs: list[tuple[str, str]]) -> tuple[list[Optional[ReadSpan]], list["SpanScorer"]]:
+        """read_many(), plus for each passage a SpanScorer that gives the reader's score of any
+        other span of it (to weigh answers proposed by other means on the reader's scale)."""
         if not pairs:
-            return []
+            return [], []
         t = self.tuning
         passages = [p for _, p in pairs]
         windows = make_windows(self.tokenizer, [q for q, _ in pairs], passages, t.max_length, t.stride)
         starts, ends = self.logits(windows)
         best: list[Optional[ReadSpan]] = [None] * len(pairs)
-        nulls = [np.inf] * len(pairs)
+        scorers = [SpanScorer() for _ in pairs]
         for w, s, e in zip(windows, starts, ends):
             L = len(w.input_ids)
-            nulls[w.example] = min(nulls[w.example], float(s[0] + e[0]))
+            sc = scorers[w.example]
+            sc.null = min(sc.null, float(s[0] + e[0]))
+            sc.windows.append((s[:L], e[:L], w.offsets))
             span = decode_window(s[:L], e[:L], w.offsets, t.n_best, t.max_answer_tokens)
             if span is None:
                 continue
@@ -117,7 +124,32 @@ class SpanReader:
                 best[w.example] = ReadSpan(w.example, c0, c1, passages[w.example][c0:c1], score, 0.0)
         for i, b in enumerate(best):
             if b is not None:
-                b.null_score = nulls[i]  # the most confident 'no answer' over the passage's windows
+                b.null_score = scorers[i].null  # the most confident 'no answer' over the passage's windows
+        return best, scorers
+
+
+@dataclass
+class SpanScorer:
+    """The reader's start+end score of any character span of one passage."""
+
+    windows: list = None  # (start_logits, end_logits, offsets) per window
+    null: float = float("inf")
+
+    def __post_init__(self):
+        self.windows = [] if self.windows is None else self.windows
+
+    def score(self, c0: int, c1: int) -> Optional[float]:
+        best = None
+        for s, e, offs in self.windows:
+            toks = [k for k, o in enumerate(offs) if o is not None]
+            if not toks or offs[toks[0]][0] > c0 or offs[toks[-1]][1] < c1:
+                continue  # the span is not wholly inside this window
+            i = next((k for k in toks if offs[k][1] > c0), None)
+            j = next((k for k in reversed(toks) if offs[k][0] < c1), None)
+            if i is None or j is None or j < i:
+                continue
+            v = float(s[i] + e[j])
+            best = v if best is None else max(best, v)
         return best
 
 

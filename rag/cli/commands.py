@@ -151,5 +151,6 @@ from .eval_cmd import register_eval  # noqa: E402
 from .serve_cmd import register_serve  # noqa: E402
 from .bench_cmd import register_bench  # noqa: E402
 from .doctor_cmd import register_doctor  # noqa: E402
+from .train_cmd import register_train  # noqa: E402
 
-REGISTRY = [register_core, register_eval, register_serve, register_bench, register_doctor]
+REGISTRY = [register_core, register_eval, register_serve, register_bench, register_doctor, register_train]

@@ -46,8 +46,6 @@ def conflict_flagged(conflicts: Sequence[dict], golds: Sequence[str]) -> float:
     """1.0 when the answer reports a conflict whose sides carry every gold value
     ("12" and "14" for a death toll two outlets disagree on), each with its quote
     and at least two distinct values in all."""
-    from ..corroborate import value_of
-
     values = [c.get("value") or "" for c in conflicts if c.get("quote")]
     if len({normalize_answer(v) for v in values}) < 2:
         return 0.0
@@ -55,10 +53,39 @@ def conflict_flagged(conflicts: Sequence[dict], golds: Sequence[str]) -> float:
     def found(g: str) -> bool:
         if answer_hit(" ; ".join(values), [g]):
             return True
-        gv = value_of(g, "number")
-        return gv is not None and any(value_of(v, "number") == gv for v in values)
+        gv = number_value(g)
+        return gv is not None and any(number_value(v) == gv for v in values)
 
     return float(all(found(g) for g in golds))
+
+
+def number_value(text: str) -> Optional[float]:
+    """The eval's own reading of a figure ("1,230" -> 1230, "Fourteen people" -> 14, "2.5 million"
+    -> 2.5e6), independent of the product's parsers; None when there is none."""
+    from text_to_num import alpha2digit
+
+    t = fold(text)
+    if not re.search(r"\d", t):  # words only: "Fourteen people", "two million"
+        t = alpha2digit(t, "en")
+    m = re.search(r"\d+(?:[.,]\d+)*", t)
+    if not m:
+        return None
+    raw = m.group()
+    raw = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw) else raw.replace(",", ".")
+    try:
+        v = float(raw)
+    except ValueError:
+        return None
+    scale = re.search(r"\b(thousand|million|billion|trillion)\b", t[m.end():m.end() + 12])
+    if scale:
+        v *= {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}[scale.group(1)]
+    return v
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float:
+    """SQuAD exact match against any gold answer."""
+    p = normalize_answer(prediction)
+    return float(any(p == normalize_answer(g) for g in golds))
 
 
 def first_relevant_rank(chunk_texts: Sequence[str], evidence: Sequence[str]) -> Optional[int]:
@@ -135,6 +162,12 @@ def _aggregate(rows: list[dict]) -> dict:
     out["evidence_hit"] = mean(s["evidence_hit"] for s in ans)
     out["answer_hit"] = mean(s["answer_hit"] for s in ans)
     out["f1"] = mean(s["f1"] for s in ans)
+    out["exact"] = mean(s.get("exact", 0.0) for s in ans)
+    out["f1_text"] = mean(s.get("f1_text", s["f1"]) for s in ans)
+    # SQuAD 2.0's overall F1: an answerable question scores its F1 (0 when abstaining),
+    # an unanswerable one 1 when the assistant abstains
+    out["squad2_f1"] = mean([(0.0 if s["abstained"] else s["f1"]) for s in ans]
+                            + [float(s["abstained"]) for s in una])
     out["false_abstention_rate"] = mean(float(s["abstained"]) for s in ans)
     out["abstention_recall"] = mean(float(s["abstained"]) for s in una)
     n_quotes = sum(s["n_quotes"] for s in ans + una)

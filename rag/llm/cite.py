@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..lexicon import NUMBER_WORDS, number_from_words
 from ..textnorm import STOPWORDS, TOKEN_RE, fold, terms
 
 SYSTEM_PROMPT = (
@@ -110,12 +111,9 @@ def _norm_num(s: str) -> str:
     return s[:-2] if s.endswith(".0") else s
 
 
-_WORD_NUMS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())}
-_WORD_NUMS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
-                   "eighty": "80", "ninety": "90", "hundred": "100"})
-del _WORD_NUMS["one"], _WORD_NUMS["zero"]  # too often not a figure ("one of the ...")
+# number words and their values from the one lexicon ("one" and "zero" left out: too often
+# not a figure, as in "one of the ...")
+_WORD_NUMS = {w: _norm_num(str(number_from_words(w))) for w in NUMBER_WORDS if w not in ("one", "zero")}
 _WORD_NUM_RE = re.compile(r"\b(" + "|".join(_WORD_NUMS) + r")\b")
 
 

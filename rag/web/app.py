@@ -9,8 +9,6 @@ markdown). A click on a quote calls a small page script that hands the quote's
 """
 from __future__ import annotations
 
-import copy
-import inspect
 import json
 import logging
 import os
@@ -86,72 +84,19 @@ class AssistantHolder:
 
 def open_assistant(index_dir: Optional[str | Path], settings: Settings,
                    say: Callable[[str], None] = lambda m: None):
-    """Open (and on first start build) the index, then load the embedding model, reporting each step."""
+    """Open (and on first start build) the index, reporting each step (Assistant.open)."""
     from ..assistant import Assistant
 
-    t0 = time.perf_counter()
-    where = index_dir if index_dir is not None else settings.index_dir
-    say(f"Opening the index in {where}")
-    a = Assistant(index_dir=index_dir, settings=settings, bootstrap=False)
-    if index_dir is None and settings.bootstrap_dir and not a.documents():
-        say("First start: indexing the bundled articles")
-
-        def progress(done: int, total: int, path: str) -> None:
-            if path:
-                say(f"First start: indexing the bundled articles ({done + 1}/{total}: {Path(path).name})")
-
-        a.ingest([settings.bootstrap_dir], progress=progress)
-    say("Loading the embedding model")
-    a.embedder.embed(["warm up"])
-    a.sparse.get()
-    n = len(a.documents())
-    say(f"Ready in {time.perf_counter() - t0:.1f} s: {n} article{'s' if n != 1 else ''} indexed")
-    return a
+    return Assistant.open(index_dir, settings, progress=say)
 
 
 # -- how the UI calls the core ------------------------------------------------------------
-def _accepts(fn, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-class ModelChoice:
-    """The LLM model typed in the UI: the assistant answers with its settings' model, so another
-    model gets a shallow copy of the assistant (same index, store and embedder) whose LLM settings
-    name it; copies are made once per model and reused."""
-
-    def __init__(self):
-        self._copies: dict[tuple[int, str], Any] = {}
-        self._lock = threading.Lock()
-
-    def assistant_for(self, assistant, model: Optional[str]):
-        model = (model or "").strip()
-        if not model or model == assistant.settings.llm.model:
-            return assistant
-        key = (id(assistant), model)
-        with self._lock:
-            if key not in self._copies:
-                other = copy.copy(assistant)
-                other.settings = assistant.settings.model_copy(
-                    update={"llm": assistant.settings.llm.model_copy(update={"model": model})})
-                self._copies[key] = other
-            return self._copies[key]
-
-
 def stream_answer(assistant, question: str, top_k: Optional[int], history: list[dict],
-                  backend: Optional[str], model: Optional[str], models: ModelChoice):
-    """assistant.ask_stream with whatever of history= and llm= it supports."""
-    kwargs: dict[str, Any] = {"top_k": top_k}
-    if history and _accepts(assistant.ask_stream, "history"):
-        kwargs["history"] = history
-    if backend and _accepts(assistant.ask_stream, "llm"):
-        kwargs["llm"] = backend
-        if backend != "none":
-            assistant = models.assistant_for(assistant, model)
-    return assistant.ask_stream(question, **kwargs)
+                  backend: Optional[str], model: Optional[str]):
+    """assistant.ask_stream with the conversation, the chosen backend and model (per request)."""
+    model = (model or "").strip() or None
+    return assistant.ask_stream(question, top_k=top_k, history=history or None, llm=backend or None,
+                                model=model if backend and backend != "none" else None)
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -181,7 +126,6 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
     """The Blocks app over `assistant` (an Assistant, or an AssistantHolder still getting ready)."""
     holder = assistant if isinstance(assistant, AssistantHolder) else AssistantHolder(assistant)
     settings = settings or getattr(assistant, "settings", None) or Settings()
-    models = ModelChoice()
     max_upload = settings.ui.max_upload_mb
     index_dir = Path(settings.index_dir)
 
@@ -225,8 +169,7 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         try:
             a = holder.get()
             answer, text = None, ""
-            for item in stream_answer(a, question, int(top_k) if top_k else None, history, backend, model,
-                                      models):
+            for item in stream_answer(a, question, int(top_k) if top_k else None, history, backend, model):
                 if isinstance(item, Answer):
                     answer = item
                 elif item:
@@ -262,7 +205,13 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
             doc = holder.get().document(doc_id)
         except RagError as e:
             return render.render_reader_error(str(e))
-        return render.render_reader(doc, start, end)
+        short = None
+        if "short_start" in d and "short_end" in d:
+            try:
+                short = (int(d["short_start"]), int(d["short_end"]))
+            except (TypeError, ValueError):
+                short = None
+        return render.render_reader(doc, start, end, short)
 
     def ingest(files, progress=gr.Progress()):
         if not files:
@@ -439,7 +388,16 @@ def launch_kwargs(settings: Settings, host: Optional[str] = None, port: Optional
     and no file served from disk except what gradio itself keeps for uploads."""
     ui = settings.ui
     idx = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
-    kw = dict(server_name=host or ui.host, server_port=port or ui.port, share=False,
+    # gradio's own variables (its busy-port error tells users to set GRADIO_SERVER_PORT) count
+    # when RAG_UI__PORT / RAG_UI__HOST are not set; flags beat both
+    env_port = os.environ.get("GRADIO_SERVER_PORT") if "RAG_UI__PORT" not in os.environ else None
+    env_host = os.environ.get("GRADIO_SERVER_NAME") if "RAG_UI__HOST" not in os.environ else None
+    try:
+        env_port_n = int(env_port) if env_port else None
+    except ValueError:
+        raise RagError(f"GRADIO_SERVER_PORT={env_port!r} is not a port number; set RAG_UI__PORT "
+                       "or GRADIO_SERVER_PORT to a number such as 7861.") from None
+    kw = dict(server_name=host or env_host or ui.host, server_port=port or env_port_n or ui.port, share=False,
               max_file_size=int(ui.max_upload_mb * MB), allowed_paths=[],
               blocked_paths=[str(idx)], show_error=False, ssr_mode=False, mcp_server=False,
               enable_monitoring=False, pwa=False, run_history=False, footer_links=["api", "settings"],
@@ -476,7 +434,13 @@ def launch(index_dir: Optional[str | Path] = None, settings: Optional[Settings] 
     if bind not in ("127.0.0.1", "localhost", "::1") and "auth" not in kw and not quiet:
         print(f"[rag] warning: listening on {bind} without a login; set RAG_UI__USERNAME and "
               "RAG_UI__PASSWORD to require one.", file=sys.stderr, flush=True)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **kw)
+    try:
+        # quiet: gradio's banner suggests share=True, which this product never does
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kw)
+    except OSError as e:
+        raise RagError(f"Cannot start the web UI on {bind}:{kw['server_port']} ({e}). Another program "
+                       "may use that port: choose another with --port, RAG_UI__PORT or "
+                       "GRADIO_SERVER_PORT.") from None
     if not quiet:
         print(f"[rag] web UI at {url}", file=sys.stderr, flush=True)
     if block:

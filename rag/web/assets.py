@@ -28,6 +28,8 @@ JS = """() => {
       if (c.startsWith('rag-d-')) r.doc = hexToText(c.slice(6));
       else if (c.startsWith('rag-s-')) r.start = parseInt(c.slice(6), 10);
       else if (c.startsWith('rag-e-')) r.end = parseInt(c.slice(6), 10);
+      else if (c.startsWith('rag-a-')) r.short_start = parseInt(c.slice(6), 10);
+      else if (c.startsWith('rag-b-')) r.short_end = parseInt(c.slice(6), 10);
     });
     return r;
   };

@@ -30,10 +30,24 @@ def _q(q: Quote | Mapping[str, Any], key: str) -> Any:
     return q.get(key) if isinstance(q, Mapping) else getattr(q, key)
 
 
-def ref_classes(doc_id: str, start: int, end: int) -> str:
+def ref_classes(doc_id: str, start: int, end: int, short: Optional[tuple[int, int]] = None) -> str:
     """Where a quote stands, as class names (the chat's HTML sanitizer drops data-* attributes):
-    rag-d-<hex of the doc id's UTF-8> rag-s-<start> rag-e-<end>."""
-    return f"rag-d-{str(doc_id).encode('utf-8').hex()} rag-s-{int(start)} rag-e-{int(end)}"
+    rag-d-<hex of the doc id's UTF-8> rag-s-<start> rag-e-<end>, and rag-a-/rag-b- for the short
+    answer inside it (shown bold in the reader pane)."""
+    out = f"rag-d-{str(doc_id).encode('utf-8').hex()} rag-s-{int(start)} rag-e-{int(end)}"
+    if short is not None:
+        out += f" rag-a-{int(short[0])} rag-b-{int(short[1])}"
+    return out
+
+
+def short_inside(q: Quote | Mapping[str, Any], short: Optional[Quote]) -> Optional[tuple[int, int]]:
+    """The short answer's offsets when it lies inside quote q (same article), else None."""
+    if short is None or _q(q, "doc_id") != short.doc_id:
+        return None
+    if _q(q, "start") <= short.start and short.end <= _q(q, "end") and (short.start, short.end) != (
+            _q(q, "start"), _q(q, "end")):
+        return short.start, short.end
+    return None
 
 
 def parse_ref_classes(classes: str) -> Optional[tuple[str, int, int]]:
@@ -49,10 +63,20 @@ def parse_ref_classes(classes: str) -> Optional[tuple[str, int, int]]:
     return None if d is None or s is None or e is None else (d, s, e)
 
 
-def ref_attrs(q: Quote | Mapping[str, Any], cls: str) -> str:
+def ref_attrs(q: Quote | Mapping[str, Any], cls: str, short: Optional[tuple[int, int]] = None) -> str:
     """Attributes that make an element open its quote in the reader when clicked."""
-    return (f'class="{cls} rag-ref {ref_classes(_q(q, "doc_id"), _q(q, "start"), _q(q, "end"))}" '
+    return (f'class="{cls} rag-ref {ref_classes(_q(q, "doc_id"), _q(q, "start"), _q(q, "end"), short)}" '
             'role="button" tabindex="0"')
+
+
+def _bold(text: str, offset: int, short: Optional[tuple[int, int]]) -> str:
+    """Escaped text (starting at document offset `offset`) with the short answer in <strong>."""
+    if short is None:
+        return esc(text)
+    a, b = short[0] - offset, short[1] - offset
+    if not (0 <= a < b <= len(text)):
+        return esc(text)
+    return f'{esc(text[:a])}<strong class="rag-short">{esc(text[a:b])}</strong>{esc(text[b:])}'
 
 
 def meta_line(q: Quote | Mapping[str, Any]) -> str:
@@ -62,10 +86,12 @@ def meta_line(q: Quote | Mapping[str, Any]) -> str:
     return f'<span class="rag-meta-title">{esc(title)}</span>{meta}'
 
 
-def quote_card(q: Quote | Mapping[str, Any], n: Optional[int] = None, kind: str = "quote") -> str:
+def quote_card(q: Quote | Mapping[str, Any], n: Optional[int] = None, kind: str = "quote",
+               short: Optional[Quote] = None) -> str:
     label = f'<span class="rag-num">{n}</span>' if n is not None else ""
-    return (f'<div {ref_attrs(q, "rag-" + kind)} title="Open in the article">{label}'
-            f'<div class="rag-qbody"><div class="rag-qtext">“{esc(_q(q, "text"))}”</div>'
+    inside = short_inside(q, short)
+    return (f'<div {ref_attrs(q, "rag-" + kind, inside)} title="Open in the article">{label}'
+            f'<div class="rag-qbody"><div class="rag-qtext">“{_bold(_q(q, "text"), _q(q, "start"), inside)}”</div>'
             f'<div class="rag-meta">{meta_line(q)}</div></div></div>')
 
 
@@ -93,11 +119,10 @@ def _footer(answer: Answer) -> str:
 def _support_html(answer: Answer) -> str:
     out = []
     for group in answer.support or []:
-        quotes = group.get("quotes") or []
-        if len(quotes) < 2:
+        if len(group.quotes) < 2:
             continue
-        outlets = sorted({q.get("outlet") or q.get("title") or q.get("doc_id") for q in quotes})
-        out.append(f'<div class="rag-support">✓ Reported by {len(quotes)} articles'
+        outlets = sorted({q.outlet or q.title or q.doc_id for q in group.quotes})
+        out.append(f'<div class="rag-support">✓ Reported by {len(group.quotes)} articles'
                    f' <span class="rag-meta-dim">({esc(", ".join(str(o) for o in outlets))})</span></div>')
     return "".join(out)
 
@@ -107,24 +132,19 @@ def _conflicts_html(answer: Answer) -> str:
         return ""
     cards = []
     for c in answer.conflicts:
-        q = c.get("quote") or {}
-        who = " · ".join(str(x) for x in (c.get("outlet") or q.get("title"), c.get("date")) if x)
+        q = c.quote.to_dict()
+        who = " · ".join(str(x) for x in (c.outlet or c.quote.title, c.date) if x)
         cards.append(f'<div {ref_attrs(q, "rag-side")} title="Open in the article">'
-                     f'<div class="rag-side-value">{esc(c.get("value"))}</div>'
+                     f'<div class="rag-side-value">{esc(c.value)}</div>'
                      f'<div class="rag-meta">{esc(who)}</div>'
-                     f'<div class="rag-qtext rag-small">“{esc(q.get("text"))}”</div></div>')
+                     f'<div class="rag-qtext rag-small">“{esc(c.quote.text)}”</div></div>')
     return ('<div class="rag-conflict"><div class="rag-conflict-title">⚠ The sources differ</div>'
             f'<div class="rag-sides">{"".join(cards)}</div></div>')
 
 
-def _abstain_reason(text: str) -> str:
-    """"The articles do not answer this question. (they never mention Peru.)" -> "They never mention Peru."
-    (the title already says the first part)."""
-    m = re.match(r"^The articles do not answer this question\.\s*\((.+)\)\s*$", text or "", re.S)
-    if not m:
-        return text
-    reason = m.group(1).strip().rstrip(".")
-    return (reason[:1].upper() + reason[1:] + ".") if reason else text
+def _abstain_words(answer: Answer) -> str:
+    """The plain-words reason (the title already says the articles do not answer)."""
+    return answer.abstain_reason.words if answer.abstain_reason else answer.text
 
 
 def render_answer(answer: Answer) -> str:
@@ -138,9 +158,9 @@ def render_answer(answer: Answer) -> str:
                         if closest else "")
         return (f'<div class="rag-msg rag-abstain">{rewritten}'
                 f'<div class="rag-abstain-title">{ABSTAIN_TITLE}</div>'
-                f'<div class="rag-abstain-text">{esc(_abstain_reason(answer.text))}</div>'
+                f'<div class="rag-abstain-text">{esc(_abstain_words(answer))}</div>'
                 f'{closest_html}{_footer(answer)}</div>')
-    quotes = "".join(quote_card(q, n) for n, q in enumerate(answer.quotes, start=1))
+    quotes = "".join(quote_card(q, n, short=answer.short) for n, q in enumerate(answer.quotes, start=1))
     quotes_html = f'<div class="rag-section">Sources</div>{quotes}' if quotes else ""
     return (f'<div class="rag-msg rag-answer">{rewritten}'
             f'<div class="rag-text">{answer_text_html(answer.text, answer.quotes)}</div>'
@@ -168,8 +188,10 @@ READER_EMPTY = ('<div class="rag-reader rag-reader-empty"><div class="rag-reader
                 '</div></div>')
 
 
-def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None) -> str:
-    """The whole article, escaped, with text[start:end] wrapped in <mark id="rag-hl">."""
+def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None,
+                  short: Optional[tuple[int, int]] = None) -> str:
+    """The whole article, escaped, with text[start:end] wrapped in <mark id="rag-hl">
+    (and the short answer inside it, if given, in <strong>)."""
     text = doc.text
     meta = " · ".join(str(x) for x in (doc.outlet, doc.date) if x)
     src = PurePath(str(doc.source)).name if doc.source else ""
@@ -178,7 +200,7 @@ def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None) -
             f'<span class="rag-meta-dim">{esc(src)}</span></div></div>')
     if start is not None and end is not None and 0 <= start < end <= len(text):
         body = (f'{esc(text[:start])}<mark id="rag-hl" class="rag-hl" data-start="{start}" data-end="{end}">'
-                f'{esc(text[start:end])}</mark>{esc(text[end:])}')
+                f'{_bold(text[start:end], start, short)}</mark>{esc(text[end:])}')
         where = f'<div class="rag-reader-where">Highlighted: characters {start}–{end}</div>'
     else:
         body, where = esc(text), ""

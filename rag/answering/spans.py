@@ -17,10 +17,11 @@ from typing import Optional
 
 import numpy as np
 
-from .chunking import split_sentences
+from ..chunking import split_sentences
 from .extract import DATE_RE, QuestionType, mentions
-from .retrieve import Hit
-from .textnorm import fold, terms
+from .tuning import TUNING
+from ..retrieve import Hit
+from ..textnorm import fold, terms
 
 
 @dataclass
@@ -91,7 +92,9 @@ def score_spans(question: str, spans: list[Span], q_vec: np.ndarray, s_vecs: np.
         sp.similarity = float(np.dot(q_vec, vec))
         sp.type_ok = _type_ok(sp, qtype)
         prior = 1.0 / (1.0 + sp.rank)
-        sp.score = (0.55 * sp.coverage + 0.35 * sp.similarity + 0.10 * prior) * (1.0 if sp.type_ok else 0.6)
+        sp.score = (TUNING.w_coverage * sp.coverage + TUNING.w_similarity * sp.similarity
+                    + TUNING.w_prior * prior) * (
+            1.0 if sp.type_ok else TUNING.type_penalty)
     return sorted(spans, key=lambda x: -x.score)
 
 
@@ -103,7 +106,7 @@ def same_statement(a: str, b: str) -> bool:
     return len(ta & tb) / len(ta | tb) >= 0.8
 
 
-def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = 0.75) -> list[Span]:
+def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = TUNING.quote_ratio) -> list[Span]:
     """Best span first, then strong spans from other articles, then other strong spans."""
     if not ranked:
         return []
@@ -123,24 +126,3 @@ def pick_quotes(ranked: list[Span], max_quotes: int, ratio: float = 0.75) -> lis
             continue  # prefer a quote from an article not yet quoted
         chosen.append(s)
     return chosen
-
-
-def abstain_reason(best: Optional[Span], min_coverage: float, min_similarity: float,
-                   unknown_terms: list[str], strong_similarity: float = float("inf")) -> Optional[str]:
-    """Why the evidence is too weak to answer, or None when it is good enough.
-
-    A passage answers when it shares enough of the question's words (coverage),
-    or, for a question worded differently from the article ("jabs" for
-    "doses"), when its meaning is very close (strong_similarity).
-    """
-    if best is None:
-        return "nothing relevant was retrieved"
-    if unknown_terms:
-        return f"the passages that match never mention {', '.join(unknown_terms)}"
-    if best.coverage < min_coverage and best.similarity < strong_similarity:
-        return f"the best passage covers only {best.coverage:.0%} of the question"
-    if best.similarity < min_similarity:
-        return f"the best passage is too dissimilar ({best.similarity:.2f})"
-    if not best.type_ok:
-        return "no passage states the kind of answer asked for"
-    return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .spans import Span, score_spans
+from .tuning import TUNING
 
 FIRST_BATCH = 8
 
@@ -53,8 +54,8 @@ def score_spans_lazily(question: str, spans: list[Span], q_vec: np.ndarray, embe
         order = np.argsort(-exact_scores)
         b1 = exact_scores[order[0]]
         b3 = exact_scores[order[min(2, int(done.sum()) - 1)]]
-        threshold = min(0.6 * b1, b3)
-        cov_bar = 0.4 * cov[order[0]]
+        threshold = min(TUNING.lazy_score_ratio * b1, b3)
+        cov_bar = TUNING.lazy_coverage_ratio * cov[order[0]]
         todo = [i for i in range(n) if not done[i] and (u[i] >= threshold or cov[i] >= cov_bar)]
     ranked = score_spans(question, spans, q_vec, vecs, idf, qtype)
     # the bound assumed score affine in similarity; if score_spans changed, embed all

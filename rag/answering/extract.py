@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .textnorm import STOPWORDS, fold, stem, terms, tokenize
+from ..lexicon import MONTH_PATTERN, NUMBER_WORD_PATTERN
+from ..textnorm import STOPWORDS, fold, stem, terms, tokenize
 
-_WORDNUM = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-            r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
-            r"fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|hundreds|thousands")
+_WORDNUM = NUMBER_WORD_PATTERN
 _QUAL = (r"(?:(?:just\s+)?(?:over|more\s+than|less\s+than|fewer\s+than|nearly|almost|about|"
          r"around|approximately|roughly|some|up\s+to|at\s+least|at\s+most|under|close\s+to)\s+)?")
 _CUR = r"(?:US\s?\$|USD\s?|A\$|C\$|S\$|\$|€|£|¥|₫|VND\s?|VNĐ\s?|EUR\s?)?"
@@ -25,8 +24,7 @@ _NUMBER = (rf"(?<![\w-]){_QUAL}{_CUR}(?:\d+(?:[.,]\d+)*|(?:{_WORDNUM})\b)"
            r"(?:\s+(?:out\s+)?of\s+(?:the\s+)?\d+(?:[.,]\d+)*)?")
 NUMBER_RE = re.compile(_NUMBER, re.I)
 
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|"
-          r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+_MONTH = MONTH_PATTERN
 DATE_RE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"

@@ -15,19 +15,13 @@ from typing import Callable, Optional
 
 from .extract import _WORDNUM, Mention, QuestionType, best_mention
 from .spans import Span, same_statement
-from .textnorm import fold, terms
+from .tuning import TUNING
+from ..lexicon import ORGANISATION_WORDS, SCALES, TITLES, number_from_words
+from ..textnorm import fold, terms
 
-_WORD_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-                "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-                "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
-_TITLES = frozenset("""mr mrs ms dr prof sir madam mayor deputy vice regional governor president prime
-minister pm chair chairman chairwoman director general secretary party state chief judge retired
-fire police spokesperson spokesman spokeswoman head leader late""".split())
-_ORG_WORDS = frozenset("""council ministry department party committee congress agency company service
-authority association union university bank office government commission court assembly vn vov vns news
-times wire gazette echo tv radio press institute foundation group corporation""".split())
-_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_TITLES = TITLES
+_ORG_WORDS = ORGANISATION_WORDS
+_SCALE = SCALES
 
 
 def value_of(mention: str, kind: str) -> Optional[object]:
@@ -53,10 +47,9 @@ def value_of(mention: str, kind: str) -> Optional[object]:
         except ValueError:
             return None
     else:
-        w = re.search(r"\b(" + "|".join(_WORD_VALUES) + r")\b", t)
-        if not w:
+        num = number_from_words(t)
+        if num is None:
             return None
-        num = float(_WORD_VALUES[w.group(1)])
     s = re.search(r"\b(thousand|million|billion|trillion|bn|k|m)\b", t)
     if s:
         num *= _SCALE[s.group(1)]
@@ -172,7 +165,7 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
         # that it reports the same fact, often in other words: "worth" vs "valued
         # at") than for one that would be reported as a conflict.
         close = sp.coverage >= 0.7 * best.coverage and sp.score >= 0.8 * best.score
-        related = sp.coverage >= 0.45 * best.coverage and (
+        related = sp.coverage >= TUNING.related_coverage * best.coverage and (
             sp.similarity >= best.similarity - 0.25 or sp.score >= 0.6 * best.score)
         if not related or not sp.type_ok:
             continue
@@ -209,20 +202,3 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
             seen_docs.add(sp.doc_id)
             agree.append(Side(sp, None))
     return agree, differ
-
-
-def describe(answer_text: str, agree: list[Side], differ: list[Side], source_of: Callable[[Span], str],
-             n_docs: int) -> str:
-    """The answer sentence: the value, who reports it, and who reports what else."""
-    same_measure = [d for d in differ if not d.other_measure]
-    if same_measure:
-        sides = [agree[0]] + same_measure
-        text = "The sources differ — " + "; ".join(f"{source_of(s.span)}: {s.mention.text}" for s in sides)
-        return text + "."
-    text = answer_text
-    if len(agree) > 1:
-        text += f" (reported by {len(agree)} of {n_docs} articles)"
-    if differ:
-        text += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
-                                 for d in differ)
-    return text

@@ -1,0 +1,207 @@
+"""The answering stage: from retrieved chunks to a typed Answer.
+
+    answerer = Answerer(settings, embedder, quote_source)
+    ev = answerer.evidence(question, q_vec, hits, sparse_index)   # sentences, reader candidates
+    answer = answerer.extractive(ev)                               # the short answer + quotes, or why not
+
+Evidence: the sentences of the retrieved chunks are scored (spans.py, lazily:
+lazyspans.py); the span reader (reader.py) reads the chunks holding the best
+sentences; each reader answer becomes a Candidate with features (evidence.py); the
+learned decision (decide.py) picks the candidate and decides whether to answer.
+Cross-source checks (corroborate.py) compare the value with the other articles.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable, Optional, Protocol
+
+import numpy as np
+
+from ..answer import AbstainReason, Answer, Conflict, Quote, ReadChunk, SupportGroup
+from ..chunking import split_sentences
+from ..documents import Document
+from ..retrieve import Hit
+from .corroborate import cross_check
+from .decide import DecisionModel, load_decision, rank_candidates
+from .evidence import Candidate, Evidence, candidate_features, passages_to_read, unknown_key_terms
+from .extract import Mention, best_mention, question_type
+from .lazyspans import score_spans_lazily
+from .reader import ReadSpan, SpanReader, get_reader
+from .render import abstain_words, abstention_text, answer_text
+from .spans import Span, candidate_spans
+from .tuning import TUNING, Tuning
+
+
+class QuoteSource(Protocol):
+    """Where quotes are sliced from (the store)."""
+
+    def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]: ...
+
+
+def quotes_for(source: QuoteSource, spans: list) -> list[Quote]:
+    """Quotes sliced from the stored documents: verbatim by construction.
+    `spans` are anything with doc_id, start, end."""
+    docs = source.get_documents(sp.doc_id for sp in spans)
+    return [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in spans if sp.doc_id in docs]
+
+
+class Answerer:
+    def __init__(self, settings, embedder, quotes: QuoteSource, reader: Optional[SpanReader] = None,
+                 decision: Optional[DecisionModel] = None, tuning: Tuning = TUNING):
+        self.settings, self.embedder, self.quotes = settings, embedder, quotes
+        self._reader = reader
+        self._decision = decision
+        self.tuning = tuning
+
+    @property
+    def reader(self) -> SpanReader:
+        if self._reader is None:
+            self._reader = get_reader(self.settings.reader.path)
+        return self._reader
+
+    @property
+    def decision(self) -> DecisionModel:
+        if self._decision is None:
+            self._decision = load_decision(self.settings.reader.path)
+        return self._decision
+
+    # -- evidence -------------------------------------------------------------------------
+    def evidence(self, question: str, q_vec: np.ndarray, hits: list[Hit], sparse) -> Evidence:
+        qtype = question_type(question)
+        spans = candidate_spans(hits)
+        ranked: list[Span] = []
+        if spans:
+            # embeds only sentences whose similarity can change the result (lazyspans.py)
+            ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
+        unknown = unknown_key_terms(question, sparse.df, [h.record.text for h in hits])
+        ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf)
+        if ranked:
+            ev.candidates = self.read(ev)
+        return ev
+
+    def read(self, ev: Evidence) -> list[Candidate]:
+        """Answer candidates, ranked by the learned decision: the reader's best span in each of
+        the best passages, and (for figure, date, time and name questions) the typed mention
+        that the rules pick in each of the best sentences, scored by the reader too."""
+        hits = passages_to_read(ev, self.tuning.reader_passages)
+        reads, scorers = self.reader.read_scored([(ev.question, h.record.text) for h in hits])
+        rank_of = {id(h): i for i, h in enumerate(ev.hits)}
+        cands: list[Candidate] = []
+        for h, r in zip(hits, reads):
+            if r is None or not r.text.strip():
+                continue
+            start = h.record.start + r.start
+            cands.append(Candidate(h.record.doc_id, start, h.record.start + r.end, r.text,
+                                   self._sentence_at(ev, h.record.doc_id, start), r,
+                                   rank_of.get(id(h), len(ev.hits))))
+        if ev.qtype.kind in ("number", "date", "time", "person"):
+            cands += self._rule_candidates(ev, hits, scorers, rank_of, cands)
+        candidate_features(ev, cands)
+        return rank_candidates(self.decision, cands)
+
+    def _rule_candidates(self, ev: Evidence, hits, scorers, rank_of, reader_cands) -> list[Candidate]:
+        seen = {(c.doc_id, c.start, c.end) for c in reader_cands}
+        out = []
+        for sp in ev.ranked[:self.tuning.rule_sentences]:
+            m = best_mention(ev.question, sp.text, ev.qtype, ev.idf)
+            if m is None:
+                continue
+            start, end = sp.start + m.start, sp.start + m.end
+            if (sp.doc_id, start, end) in seen:
+                for c in reader_cands:
+                    if (c.doc_id, c.start, c.end) == (sp.doc_id, start, end):
+                        c.from_rules = True
+                continue
+            for h, scorer in zip(hits, scorers):
+                r = h.record
+                if r.doc_id != sp.doc_id or not (r.start <= start and end <= r.end):
+                    continue
+                score = scorer.score(start - r.start, end - r.start)
+                if score is None:
+                    continue
+                read = ReadSpan(-1, start - r.start, end - r.start, r.text[start - r.start:end - r.start],
+                                score, scorer.null)
+                out.append(Candidate(sp.doc_id, start, end, read.text, sp, read, rank_of.get(id(h), len(ev.hits)),
+                                     from_rules=True))
+                seen.add((sp.doc_id, start, end))
+                break
+        return out
+
+    @staticmethod
+    def _sentence_at(ev: Evidence, doc_id: str, pos: int) -> Optional[Span]:
+        return next((sp for sp in ev.ranked if sp.doc_id == doc_id and sp.start <= pos < sp.end), None)
+
+    # -- the extractive answer ------------------------------------------------------------
+    def extractive(self, ev: Evidence) -> Answer:
+        read = [ReadChunk(h.record.chunk_id, h.record.doc_id, h.record.start, h.record.end, h.record.text,
+                          h.dense_rank, h.sparse_rank) for h in ev.hits]
+        if not ev.ranked:
+            reason = AbstainReason("nothing-retrieved", abstain_words("nothing-retrieved"))
+            return Answer(ev.question, abstention_text(reason.words), abstained=True, abstain_reason=reason,
+                          read=read)
+        best = ev.candidates[0] if ev.candidates else None
+        threshold = self.decision.threshold
+        if best is None or best.p_correct < threshold:
+            code = "unknown-terms" if ev.unknown_terms else "no-answer-found"
+            words = abstain_words(code, ev.unknown_terms, ev.qtype.kind)
+            detail = {"p_correct": round(best.p_correct, 4) if best else None, "threshold": threshold,
+                      "unknown_terms": list(ev.unknown_terms),
+                      "best_coverage": round(ev.ranked[0].coverage, 4),
+                      "best_similarity": round(ev.ranked[0].similarity, 4),
+                      "reader_margin": round(best.read.margin, 3) if best else None}
+            reason = AbstainReason(code, words, detail)
+            return Answer(ev.question, abstention_text(words), abstained=True, abstain_reason=reason,
+                          closest=quotes_for(self.quotes, ev.ranked[:3]), read=read,
+                          confidence=round(best.p_correct, 4) if best else None)
+        return self._answer(ev, best, read)
+
+    def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
+        sentence = best.sentence or self._sentence_of(ev, best)
+        if best.end > sentence.end:  # an answer running over a sentence break: quote both
+            nxt = next((sp for sp in ev.ranked if sp.doc_id == sentence.doc_id and sp.start >= sentence.end
+                        and sp.start < best.end), None)
+            end = max(best.end, nxt.end if nxt else best.end)
+            merged = quotes_for(self.quotes, [replace(sentence, end=end)])
+            if merged:
+                sentence = replace(sentence, end=end, text=merged[0].text)
+        mention = Mention(best.start - sentence.start, best.end - sentence.start, best.text)
+        ranked = [sentence] + [sp for sp in ev.ranked if sp is not best.sentence]
+        agree, differ = cross_check(ev.question, ev.qtype, sentence, mention, ranked, ev.idf)
+        spans = [s.span for s in agree[:1] + differ + agree[1:]]
+        max_q = max(self.settings.answer.max_quotes, len(spans))
+        quotes = quotes_for(self.quotes, spans[:max_q])
+        short = quotes_for(self.quotes, [best])[0]
+        by_span = {(q.doc_id, q.start): q for q in quotes}
+
+        def quote_of(sp: Span) -> Quote:
+            return by_span[(sp.doc_id, sp.start)]
+
+        def source_of(sp: Span) -> str:
+            q = quote_of(sp)
+            return q.outlet or q.title
+
+        # "reported by N of M": M counts the articles that discuss the question (a sentence
+        # covering as much of it as a cross-source passage must), not every article retrieved
+        bar = self.tuning.related_coverage * sentence.coverage
+        n_docs = len({sp.doc_id for sp in ev.ranked if sp.coverage >= bar} | {s.span.doc_id for s in agree})
+        text = answer_text(short.text, agree, differ, source_of, n_docs)
+        support = []
+        if len(agree) > 1:
+            support = [SupportGroup(short.text, tuple(quote_of(s.span) for s in agree))]
+        conflicts = []
+        if differ:
+            conflicts = [Conflict(s.mention.text if s.mention else short.text, quote_of(s.span).outlet,
+                                  quote_of(s.span).date, "other-measure" if s.other_measure else "value",
+                                  quote_of(s.span)) for s in agree[:1] + differ]
+        return Answer(ev.question, text, quotes=quotes, support=support, conflicts=conflicts, short=short,
+                      confidence=round(best.p_correct, 4), read=read)
+
+    def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:
+        """The sentence of the candidate's chunk that holds its start (when not among the scored)."""
+        for h in ev.hits:
+            r = h.record
+            if r.doc_id == c.doc_id and r.start <= c.start < r.end:
+                for s, e in split_sentences(r.text):
+                    if r.start + s <= c.start < r.start + e:
+                        return Span(r.doc_id, r.start + s, r.start + e, r.text[s:e], c.chunk_rank)
+        return Span(c.doc_id, c.start, c.end, c.text, c.chunk_rank)

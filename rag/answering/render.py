@@ -1,0 +1,40 @@
+"""Text for people, rendered once from an answer's typed fields (never parsed back)."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+ABSTAIN_TEXT = "The articles do not answer this question."
+
+
+def abstain_words(code: str, unknown_terms: Sequence[str] = (), kind: Optional[str] = None) -> str:
+    """Plain words for why there is no answer (the figures stay in AbstainReason.detail)."""
+    if code == "nothing-retrieved":
+        return "No article is indexed that could answer it: add articles first."
+    if code == "unknown-terms":
+        names = ", ".join(unknown_terms[:-1]) + (" or " if len(unknown_terms) > 1 else "") + unknown_terms[-1]
+        return f"None of the articles mentions {names}."
+    what = {"number": "a figure", "date": "a date", "time": "a time", "person": "a name",
+            "place": "a place"}.get(kind or "", "it")
+    if what == "it":
+        return "The closest passages are about this topic but do not say it."
+    return f"The closest passages are about this topic but do not give {what} for it."
+
+
+def abstention_text(words: str) -> str:
+    return f"{ABSTAIN_TEXT} {words}"
+
+
+def answer_text(value: str, agree: list, differ: list, source_of: Callable, n_docs: int) -> str:
+    """The answer: the value, who reports it, and who reports what else."""
+    same_measure = [d for d in differ if not d.other_measure]
+    if same_measure:
+        sides = [agree[0]] + same_measure
+        return "The sources differ — " + "; ".join(
+            f"{source_of(s.span)}: {s.mention.text if s.mention else value}" for s in sides) + "."
+    text = value
+    if len(agree) > 1:
+        text += f" (reported by {len(agree)} of {n_docs} articles)"
+    if differ:
+        text += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
+                                 for d in differ)
+    return text

@@ -1,0 +1,71 @@
+"""The trained span reader: the shipped weights answer, training runs, the decision loads.
+
+The reader and the decision are the real shipped files (rag/data/reader); the passages
+are written here, not taken from any set the reader was trained or measured on.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.answering.decide import DECISION_FILE, load_decision
+from rag.answering.evidence import FEATURES
+from rag.answering.reader import SHIPPED_READER, SpanReader
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_JSON = ROOT.parent / "shared" / "datasets" / "squad2-train" / "squad2-train.json"
+
+PASSAGE = ("The new bridge over the Saigon River was opened on 2 September 2024 by the city's mayor, "
+           "Tran Van Binh. It is 1,350 metres long and cost 3.2 trillion dong. Engineers from Japan "
+           "designed its cable-stayed main span.")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return SpanReader(SHIPPED_READER)
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("How long is the new bridge?", "1,350 metres"),
+    ("Who opened the bridge?", "Tran Van Binh"),
+    ("How much did the bridge cost?", "3.2 trillion dong"),
+])
+def test_shipped_reader_points_at_the_answer_inside_the_passage(reader, question, expected):
+    (span,) = reader.read(question, [PASSAGE])
+    assert span is not None
+    assert PASSAGE[span.start:span.end] == span.text  # a slice of the passage, never retyped
+    assert expected in span.text and len(span.text) <= len(expected) + 25, span.text
+
+
+def test_reader_scores_no_answer_higher_for_a_question_the_passage_does_not_answer(reader):
+    (answered,) = reader.read("Who opened the bridge?", [PASSAGE])
+    (unanswered,) = reader.read("How many people died building the bridge?", [PASSAGE])
+    assert answered.margin > unanswered.margin
+
+
+def test_shipped_decision_is_fitted_on_held_out_training_articles():
+    d = load_decision(SHIPPED_READER)
+    assert (SHIPPED_READER / DECISION_FILE).exists()
+    assert set(d.features) <= set(FEATURES)
+    assert d.meta["fitted_on"] and "leave_one_article_out" in d.meta
+    card = (SHIPPED_READER / "MODEL_CARD.md").read_text()
+    assert "rag train-reader" in card and "rag fit-decision" in card
+    trained = json.loads((SHIPPED_READER / "training.json").read_text())
+    assert not set(trained["held_out_articles"]) & {"Rhine"} and not trained["partial"]
+
+
+def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
+    assert TRAIN_JSON.exists(), "the training set is ../shared/datasets/squad2-train"
+    out = tmp_path / "reader"
+    r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out", str(out),
+                        "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
+    (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
+    assert span is None or PASSAGE[span.start:span.end] == span.text
