@@ -159,6 +159,8 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
     seen_values = {(best.doc_id, best_value)}
     head = set(qtype.head)
     asks_role = bool(set(re.findall(r"[a-z]+", fold(question))) & _TITLES)
+    # content words of the answer phrase the question does not already contain
+    answer_terms = set(terms(best_mention_.text)) - set(terms(question)) if best_mention_ else set()
     for sp in ranked[1:]:
         # only passages about the same thing as the best one. The bar is lower for
         # a passage that states the same value (the equal value is itself evidence
@@ -197,8 +199,10 @@ def cross_check(question: str, qtype: QuestionType, best: Span, best_mention_: O
                 continue
             seen_values.add((sp.doc_id, v))
             differ.append(Side(sp, m, other))
-        elif not same_doc and (same_statement(sp.text, best.text) or (
-                sp.similarity >= 0.9 * best.similarity and sp.coverage >= 0.9 * best.coverage)):
+        elif not same_doc and (same_statement(sp.text, best.text) or answer_terms and answer_terms <= set(
+                terms(sp.text)) or (sp.similarity >= 0.9 * best.similarity and sp.coverage >= 0.9 * best.coverage)):
+            # another article states the same thing: near-identical sentence, or one that holds every
+            # word of the answer phrase
             seen_docs.add(sp.doc_id)
             agree.append(Side(sp, None))
     return agree, differ

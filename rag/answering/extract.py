@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ..lexicon import MONTH_PATTERN, NUMBER_WORD_PATTERN
+from ..lexicon import MONTH_PATTERN, NUMBER_WORD_PATTERN, TITLES
 from ..textnorm import STOPWORDS, fold, stem, terms, tokenize
 
 _WORDNUM = NUMBER_WORD_PATTERN
@@ -108,6 +108,21 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     while e > s and (text[e - 1].isspace() or text[e - 1] in ",;:."):
         e -= 1
     return s, e
+
+
+def value_phrase(sentence: str, start: int, end: int, kind: str) -> tuple[int, int]:
+    """The value at sentence[start:end] with the words that say what it is, for comparing it
+    across sources: a bare figure with the noun it counts ("31" -> "31 injured"), a name with
+    the titles before it ("Elena Varga" -> "Mayor Elena Varga")."""
+    if kind == "number" and re.fullmatch(r"[\d.,]+|[A-Za-z]+", sentence[start:end].split()[-1] if sentence[start:end].split() else ""):
+        return start, _extend_noun(sentence, end)
+    if kind == "person":
+        while True:
+            m = re.search(r"([A-Za-z][\w.]*)\s+$", sentence[:start])
+            if not m or fold(m.group(1)).rstrip(".") not in TITLES:
+                break
+            start = m.start(1)
+    return start, end
 
 
 def _extend_noun(sentence: str, end: int, max_words: int = 3) -> int:

@@ -24,7 +24,7 @@ from ..retrieve import Hit
 from .corroborate import cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
 from .evidence import Candidate, Evidence, candidate_features, passages_to_read, unknown_key_terms
-from .extract import Mention, best_mention, question_type
+from .extract import Mention, best_mention, question_type, value_phrase
 from .lazyspans import score_spans_lazily
 from .reader import ReadSpan, SpanReader, get_reader
 from .render import abstain_words, abstention_text, answer_text
@@ -164,7 +164,10 @@ class Answerer:
             merged = quotes_for(self.quotes, [replace(sentence, end=end)])
             if merged:
                 sentence = replace(sentence, end=end, text=merged[0].text)
-        mention = Mention(best.start - sentence.start, best.end - sentence.start, best.text)
+        # the value compared across sources carries its noun or title ("31 injured", "Mayor Elena Varga")
+        m0, m1 = value_phrase(sentence.text, best.start - sentence.start, best.end - sentence.start,
+                              ev.qtype.kind)
+        mention = Mention(m0, m1, sentence.text[m0:m1])
         ranked = [sentence] + [sp for sp in ev.ranked if sp is not best.sentence]
         agree, differ = cross_check(ev.question, ev.qtype, sentence, mention, ranked, ev.idf)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
