@@ -100,11 +100,14 @@ class Assistant:
         self.sparse.invalidate()
         return report
 
-    def remove(self, doc_id: str) -> None:
+    def remove(self, doc_id: str) -> str:
+        """Remove a document. Safe to run again after an interruption: it finishes
+        the job. Returns "removed", or "already removed" when an earlier removal
+        had done it; raises DocumentNotFoundError for an id the index never had."""
         with self.lock:
-            self.store.get_document(doc_id)  # raises DocumentNotFoundError
-            self.store.delete_document(doc_id)
+            outcome = self.store.remove_document(doc_id)
         self.sparse.invalidate()
+        return outcome
 
     def documents(self) -> list[dict]:
         recs = self.store.document_records()

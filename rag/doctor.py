@@ -1,18 +1,23 @@
 """`rag doctor`: check that an index is whole, and repair what can be repaired.
 
 Checks
-  - every chunk belongs to a document record (else: orphans of an interrupted ingest)
-  - every document has exactly its chunks <doc>::0..n_chunks-1
+  - every chunk belongs to a document record and is of the version the record
+    names (else: leftovers of an interrupted ingest or update, invisible)
+  - every document has exactly its chunks <doc>::<version>::0..n_chunks-1
   - every chunk's offsets are valid: document.text[start:end] == chunk text
+  - the sources ledger: every document recorded as ingested from a file still
+    has its record (else: a document went missing); documents the user removed
+    are gone; documents their file no longer has are gone
   - the dense index answers (a stored vector finds its own chunk)
   - the BM25 cache on disk matches the visible chunks; no torn temp files
   - the build signature matches the settings (else IndexMismatchError on open)
 Repair (under the write lock)
-  - sweep orphan chunks
+  - sweep leftover chunks; finish interrupted removals and updates
+  - missing documents: re-ingest their source file
   - documents with missing/extra/corrupt chunks: re-ingest from the recorded
     source file when it is unchanged; otherwise re-chunk the stored text (the
     document record is the committed truth, so nothing is lost)
-  - rebuild the BM25 cache
+  - bring the sources ledger up to date; rebuild the BM25 cache
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from .errors import IndexLockedError
+from .store import chunk_id
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -30,7 +36,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class Problem:
-    kind: str  # orphan_chunks | missing_chunks | extra_chunks | bad_offsets | bad_length | dense | sparse
+    # orphan_chunks | stale_chunks | missing_chunks | extra_chunks | bad_offsets | bad_length |
+    # missing_text | missing_document | unfinished_removal | unfinished_update | dense | sparse
+    kind: str
     doc_id: Optional[str]
     detail: str
     repairable: bool = True
@@ -86,21 +94,33 @@ def check(a: "Assistant", dense_sample: int = 20) -> DoctorReport:
         rep.notes.append(f"an ingest is running ({e}); chunks it is writing may show as orphans")
     records = store.document_records()
     chunks = store.all_chunks()
-    rep.documents, rep.chunks = len(records), len(chunks)
+    rep.documents = len(records)
     by_doc = defaultdict(list)
+    stale = defaultdict(int)
     for c in chunks:
-        by_doc[c.doc_id].append(c)
+        rec = records.get(c.doc_id)
+        if rec is not None and c.version != rec.get("version", ""):
+            stale[c.doc_id] += 1
+        else:
+            by_doc[c.doc_id].append(c)
+    rep.chunks = len(chunks) - sum(stale.values())
     orphans = sorted(d for d in by_doc if d not in records)
     if orphans:
         n = sum(len(by_doc[d]) for d in orphans)
         rep.problems.append(Problem("orphan_chunks", None, f"{n} chunk(s) of {len(orphans)} document(s) "
                                     f"with no document record ({', '.join(orphans[:5])}"
                                     f"{', ...' if len(orphans) > 5 else ''}): an interrupted ingest"))
+    if stale:
+        rep.problems.append(Problem("stale_chunks", None, f"{sum(stale.values())} chunk(s) of another "
+                                    f"version than their record names, of {len(stale)} document(s) "
+                                    f"({', '.join(sorted(stale)[:5])}{', ...' if len(stale) > 5 else ''}): "
+                                    "an interrupted update (readers ignore them)"))
     docs = store.get_documents(records) if records else {}
     for doc_id, rec in sorted(records.items()):
         doc = docs.get(doc_id)
         mine = by_doc.get(doc_id, [])
-        expected = {f"{doc_id}::{i}" for i in range(int(rec.get("n_chunks") or 0))}
+        version = rec.get("version", "")
+        expected = {chunk_id(doc_id, version, i) for i in range(int(rec.get("n_chunks") or 0))}
         have = {c.chunk_id for c in mine}
         if doc is None:
             rep.problems.append(Problem("missing_text", doc_id, "document record has no text", False))
@@ -119,9 +139,68 @@ def check(a: "Assistant", dense_sample: int = 20) -> DoctorReport:
         if bad:
             rep.problems.append(Problem("bad_offsets", doc_id, f"{len(bad)} chunk(s) whose text is not "
                                         f"document.text[start:end] (first: {bad[0].chunk_id})"))
+    _check_ledger(store, records, rep)
     _check_dense(a, chunks, dense_sample, rep)
     _check_sparse(a, records, chunks, rep)
     return rep
+
+
+def ledger_state(store, records: dict[str, dict]) -> dict:
+    """Compare the sources ledger with the document records. Returns
+    {"missing": {doc_id: source_key}, "removed": [...], "leftover": [...],
+     "behind": {source_key: entry}}: listed documents without a record, records
+    the user removed, records their file no longer has, and sources whose
+    ledger entry is missing or older than their records (rewritten from them)."""
+    entries = store.source_entries()
+    by_source: dict[str, dict[str, dict]] = defaultdict(dict)
+    for d, r in records.items():
+        by_source[r.get("source_key", "")][d] = r
+    out: dict = {"missing": {}, "removed": [], "leftover": [], "behind": {}}
+    for key, recs in by_source.items():
+        e = entries.get(key)
+        newest = max(recs.values(), key=lambda r: float(r.get("ingested_at") or 0))
+        if e is None or float(newest.get("ingested_at") or 0) > e["at"]:
+            # committed, but the ledger entry was not written after it (an index from
+            # before the ledger, or a kill in between): the newest content is the truth
+            sha = newest.get("sha256", "")
+            removed = e["removed"] if e is not None and e["sha256"] == sha else []
+            entries[key] = e = {"sha256": sha, "doc_ids": sorted(d for d, r in recs.items()
+                                                               if r.get("sha256") == sha and d not in removed),
+                                "removed": removed, "at": 0.0}
+            out["behind"][key] = e
+        for d in recs:
+            if d in e["removed"]:
+                out["removed"].append(d)
+            elif d not in e["doc_ids"]:
+                out["leftover"].append(d)
+    for key, e in entries.items():
+        for d in e["doc_ids"]:
+            if d not in records:
+                out["missing"][d] = key
+    return out
+
+
+def _check_ledger(store, records: dict[str, dict], rep: DoctorReport) -> None:
+    st = ledger_state(store, records)
+    for d, key in sorted(st["missing"].items()):
+        src = Path(key)
+        if src.is_file():
+            rep.problems.append(Problem("missing_document", d, f"recorded as ingested from {key}, but "
+                                        "the index has no such document: --repair re-ingests the file"))
+        else:
+            rep.problems.append(Problem("missing_document", d, f"recorded as ingested from {key}, but the "
+                                        "index has no such document and the file is gone: restore the "
+                                        f"file and run --repair, or forget it with `rag remove {d}`", False))
+    for d in sorted(st["removed"]):
+        rep.problems.append(Problem("unfinished_removal", d, "removed, but its record is still there "
+                                    "(an interrupted `rag remove`): --repair finishes it"))
+    for d in sorted(st["leftover"]):
+        rep.problems.append(Problem("unfinished_update", d, f"{records[d].get('source_key')} no longer has "
+                                    "this document (an interrupted ingest): --repair deletes it"))
+    if st["behind"]:
+        rep.notes.append(f"{len(st['behind'])} source(s) not recorded in the sources ledger yet (an older "
+                         "index, or an ingest stopped right after committing); --repair or their next "
+                         "ingest records them")
 
 
 def _check_dense(a: "Assistant", chunks, sample: int, rep: DoctorReport) -> None:
@@ -154,9 +233,10 @@ def _check_sparse(a: "Assistant", records, chunks, rep: DoctorReport) -> None:
     if idx is None:
         rep.notes.append("no BM25 cache for the current index yet (built on the next question)")
         return
-    visible = {c.chunk_id for c in chunks if c.doc_id in records}
+    visible = {c.chunk_id for c in chunks
+               if c.doc_id in records and c.version == records[c.doc_id].get("version", "")}
     cached = {r.chunk_id for r in idx.records}
-    if cached != visible or idx.doc_ids != {c.doc_id for c in chunks if c.doc_id in records}:
+    if cached != visible:
         rep.problems.append(Problem("sparse", None, f"BM25 cache has {len(cached)} chunks, the store "
                                     f"shows {len(visible)} ({len(cached ^ visible)} differ)"))
 
@@ -168,37 +248,52 @@ def repair(a: "Assistant") -> DoctorReport:
 
     before = check(a)
     done: list[str] = []
+    store = a.store
     with a.lock:
-        n = a.store.sweep_orphans()
-        if n:
-            done.append(f"removed the chunks of {n} document(s) with no record")
-        broken = sorted({p.doc_id for p in before.problems if p.doc_id and p.repairable})
-        records = a.store.document_records()
-        by_source: dict[str, list[str]] = defaultdict(list)
-        for doc_id, rec in records.items():
-            by_source[rec.get("source_key", "")].append(doc_id)
-        reingested: set[str] = set()
+        stale = store.stale_chunk_ids()
+        if stale:
+            store._delete_chunk_ids(stale)
+            store.bump_generation()
+            done.append(f"removed {len(stale)} leftover chunk(s) of interrupted writes")
+        records = store.document_records()
+        st = ledger_state(store, records)
+        if st["behind"]:
+            store.put_sources(st["behind"])
+            done.append(f"recorded {len(st['behind'])} source(s) in the sources ledger")
+        for d in sorted(st["removed"]) + sorted(st["leftover"]):
+            store.delete_document(d)
+            records.pop(d, None)
+            done.append(f"{d}: deleted (finished an interrupted "
+                        f"{'removal' if d in st['removed'] else 'update'})")
+        reingest: dict[str, set[str]] = defaultdict(set)  # source file -> the documents it repairs
+        for d, key in st["missing"].items():
+            if Path(key).is_file():
+                reingest[key].add(d)
+        broken = sorted({p.doc_id for p in before.problems if p.doc_id and p.repairable
+                         and p.kind not in ("missing_document", "unfinished_removal", "unfinished_update")})
         for doc_id in broken:
-            if doc_id in reingested or doc_id not in records:
+            if doc_id not in records or any(doc_id in ds for ds in reingest.values()):
                 continue
             rec = records[doc_id]
             src = Path(rec.get("source_key") or "")
             if src.is_file() and _sha_of(src) == rec.get("sha256"):
-                siblings = by_source[str(src)]
-                for d in siblings:  # a .jsonl file's documents are re-ingested together
-                    a.store.delete_document(d)
-                report = ingest_paths([src], a.store, a.embedder, a.settings)
-                reingested.update(siblings)
-                done.append(f"{doc_id}: re-ingested from {src} ({len(report.added)} document(s))")
-            else:
-                doc = a.store.get_document(doc_id)
-                chunks = chunk_document(doc_id, doc.text, a.settings.chunking.max_words,
-                                        a.settings.chunking.overlap_sentences)
-                vectors = a.embedder.embed([c.text for c in chunks])
-                a.store.vector_store.delete(ref_doc_id=doc_id)  # keep the record: it holds the text
-                a.store.add_document(doc, chunks, vectors, rec.get("source_key", ""))
-                why = "source file missing" if not src.is_file() else "source file changed since"
-                done.append(f"{doc_id}: re-chunked from the stored text ({why})")
+                reingest[str(src)].add(doc_id)
+                continue
+            doc = store.get_document(doc_id)
+            chunks = chunk_document(doc_id, doc.text, a.settings.chunking.max_words,
+                                    a.settings.chunking.overlap_sentences)
+            vectors = a.embedder.embed([c.text for c in chunks])
+            store.add_document(doc, chunks, vectors, rec.get("source_key", ""))  # a new version, switched
+            why = "source file missing" if not src.is_file() else "source file changed since"
+            done.append(f"{doc_id}: re-chunked from the stored text ({why})")
+        for key, ds in sorted(reingest.items()):
+            report = ingest_paths([key], store, a.embedder, a.settings, force=[key])
+            got = set(report.added) | set(report.updated)
+            for d in sorted(ds):
+                how = "re-ingested" if d in got else "could not re-ingest (the file no longer has it)"
+                done.append(f"{d}: {how} from {key} ({len(got)} document(s))")
+        behind = ledger_state(store, store.document_records())["behind"]
+        store.put_sources(behind)  # re-chunked documents are newer than their entry
         cache = a.sparse
         if cache.dir.exists():
             for f in list(cache.dir.glob("*.tmp")) + list(cache.dir.glob("bm25-*.pkl")):

@@ -46,6 +46,12 @@ class IndexLockedError(RagError):
     exit_code = 4
 
 
+class StoreUnavailableError(RagError):
+    """The Chroma server (RAG_CHROMA_URL) did not answer within the retry budget."""
+
+    exit_code = 5
+
+
 class DocumentNotFoundError(RagError):
     def __init__(self, doc_id: str):
         self.doc_id = doc_id

@@ -1,8 +1,15 @@
 """Ingest: files -> documents -> chunks with offsets -> vectors -> store.
 
 Incremental by content hash: a file whose bytes are unchanged is skipped; a
-changed file's old documents are replaced. Refusals are collected per file
+changed file's documents are replaced. Refusals are collected per file
 (or .jsonl line) and never stop the other files.
+
+Crash safety (store.py has the write order): a changed document's new version
+is written beside the old one and switched in one record write, so a kill at
+any moment leaves it in its old or its new version. A file's sources-ledger
+entry is written after its documents are committed, and only then are the
+documents the file no longer has deleted. Running the same ingest again after
+a kill finishes the job.
 """
 from __future__ import annotations
 
@@ -51,35 +58,47 @@ BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
 
 
 def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
-                 settings: Settings, progress: Optional[Progress] = None) -> IngestReport:
+                 settings: Settings, progress: Optional[Progress] = None,
+                 force: Iterable[str | Path] = ()) -> IngestReport:
     """Documents are queued until BATCH_CHUNKS chunks are pending, then embedded
     in one call (the model sorts them by length and pads less; per-document
     calls of ~8 chunks ran at half the model's throughput) and written with one
-    Chroma add plus one upsert of their records (the commit marker)."""
+    Chroma add plus one upsert of their records (the commit).
+
+    `force`: files to re-ingest even if unchanged (`rag doctor --repair`);
+    documents the user removed from such a file stay removed."""
     report = IngestReport()
     files, refused = discover(paths, settings.ingest.extensions)
     report.refused.extend(refused)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
+    forced = {str(Path(f).resolve()) for f in force}
     records = store.document_records()
+    ledger = store.source_entries()
     by_source: dict[str, set[str]] = {}  # source_key -> doc ids (a scan per file is quadratic at 10k files)
     for i, r in records.items():
         by_source.setdefault(r.get("source_key"), set()).add(i)
     pending: list[tuple[Document, list, str, bool]] = []
+    entries: dict[str, dict] = {}  # ledger entries, written once their documents are committed
+    leftovers: list[str] = []  # documents deleted after that: gone from their file, or removed
 
     def flush() -> None:
-        if not pending:
-            return
-        texts = [c.text for _d, chunks, _k, _u in pending for c in chunks]
-        vectors = embedder.embed(texts)
-        items, at = [], 0
-        for doc, chunks, key, _updated in pending:
-            items.append((doc, chunks, vectors[at:at + len(chunks)], key))
-            at += len(chunks)
-        store.add_documents(items)
-        for doc, chunks, _key, updated in pending:
-            (report.updated if updated else report.added).append(doc.doc_id)
-            report.chunks += len(chunks)
-        pending.clear()
+        if pending:
+            texts = [c.text for _d, chunks, _k, _u in pending for c in chunks]
+            vectors = embedder.embed(texts)
+            items, at = [], 0
+            for doc, chunks, key, _updated in pending:
+                items.append((doc, chunks, vectors[at:at + len(chunks)], key))
+                at += len(chunks)
+            store.add_documents(items)
+            for doc, chunks, _key, updated in pending:
+                (report.updated if updated else report.added).append(doc.doc_id)
+                report.chunks += len(chunks)
+            pending.clear()
+        store.put_sources(entries)
+        entries.clear()
+        for doc_id in leftovers:
+            store.delete_document(doc_id)
+        leftovers.clear()
 
     for n, path in enumerate(files, start=1):
         if progress:
@@ -92,28 +111,52 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         report.refused.extend(loaded.refused)
         source_key = str(path.resolve())
         old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
-        if old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
-            report.skipped.extend(sorted(old))
-            continue
-        for doc_id in old:
-            store.delete_document(doc_id)
-            records.pop(doc_id, None)
+        entry = ledger.get(source_key)
+        same = entry is not None and entry["sha256"] == loaded.sha256 and bool(entry["doc_ids"])
+        listed = set(entry["doc_ids"]) if same else set()
+        if source_key not in forced:
+            if same and all(records.get(d, {}).get("sha256") == loaded.sha256 for d in listed):
+                # this content is committed; finish what a killed run or removal left
+                report.skipped.extend(sorted(listed))
+                for d in sorted(set(old) - listed):
+                    leftovers.append(d)
+                    records.pop(d, None)
+                continue
+            if not same and old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
+                # committed before its ledger entry was written (an older index, or a kill)
+                report.skipped.extend(sorted(old))
+                entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(old), "removed": []}
+                continue
+        removed = set(entry["removed"]) if same else set()
+        new_ids: list[str] = []
+        unreadable = bool(loaded.refused)
         for doc in loaded.documents:
             doc_id = _unique_id(doc, source_key, records)
+            if doc_id in removed:
+                continue
             if doc_id != doc.doc_id:
                 doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
             chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
                                     settings.chunking.overlap_sentences)
             if not chunks:
                 report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
+                unreadable = True
                 continue
             if any(d.doc_id == doc.doc_id for d, _c, _k, _u in pending):
                 flush()  # one Chroma call must not carry the same ids twice
             pending.append((doc, chunks, source_key, doc.doc_id in old))
+            new_ids.append(doc.doc_id)
             records[doc.doc_id] = {"source_key": source_key, "sha256": doc.sha256}
             by_source.setdefault(source_key, set()).add(doc.doc_id)
             if sum(len(c) for _d, c, _k, _u in pending) >= BATCH_CHUNKS:
                 flush()
+        # a part of the file that could not be read never removes what was indexed from it
+        kept = set(old) - set(new_ids) - removed if unreadable else set()
+        entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(set(new_ids) | kept),
+                               "removed": sorted(removed)}
+        for d in sorted(set(old) - set(new_ids) - kept):
+            leftovers.append(d)
+            records.pop(d, None)
     flush()
     if progress:
         progress(len(files), len(files), "")

@@ -36,9 +36,12 @@ class HybridRetriever:
     def retrieve(self, question: str, q_vec: np.ndarray, top_k: Optional[int] = None) -> list[Hit]:
         s = self.settings
         sparse_index = self.sparse.get()
-        visible = sparse_index.doc_ids
+        # only chunks of the version each record names (the snapshot's view): a
+        # document being updated shows its old or its new version, never both
+        versions = sparse_index.versions
         hits: dict[str, Hit] = {}
-        dense = [d for d in self.store.dense_query(q_vec, s.dense_k) if d[0].doc_id in visible]
+        dense = [d for d in self.store.dense_query(q_vec, s.dense_k)
+                 if d[0].doc_id in versions and versions[d[0].doc_id] == d[0].version]
         for rank, (rec, sim) in enumerate(dense):
             hits[rec.chunk_id] = Hit(rec, 1.0 / (s.rrf_k + rank + 1), dense_rank=rank, dense_sim=sim)
         for rank, (rec, _score) in enumerate(sparse_index.query(terms(question), s.sparse_k)):

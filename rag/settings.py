@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         description="Use a Chroma server (http://host:port) instead of the "
         "embedded store under index_dir.",
     )
+    chroma_retry_s: float = Field(
+        10.0,
+        description="How long a call to the Chroma server is retried (with backoff) while the "
+        "server cannot be reached, before the command fails with exit code 5.",
+    )
+    lease_ttl_s: float = Field(
+        15.0,
+        description="Server mode: the writer lease is renewed every ttl/5 seconds; a writer on "
+        "another machine that died is taken over after at most this long (on the same machine, "
+        "at once).",
+    )
     bootstrap_dir: Optional[Path] = Field(
         BUNDLED_ARTICLES,
         description="Articles ingested when the default index is empty.",

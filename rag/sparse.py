@@ -11,9 +11,13 @@ Keeping it in step with the store, on one machine or many (RAG_CHROMA_URL):
   cheap over HTTP) and rebuilds when it changed. The token is read *before*
   the chunks, so a snapshot is never older than its label.
 - Rebuilds are incremental per document: the snapshot keeps each document's
-  (sha256, ingested_at) stamp and its chunks' term ids, so only added or
-  changed documents are fetched from Chroma and tokenised; removed ones are
+  (sha256, ingested_at, version) stamp and its chunks' term ids, so only added
+  or changed documents are fetched from Chroma and tokenised; removed ones are
   dropped. bm25s then re-indexes the term ids (no re-tokenising).
+- Only chunks of the version a document's record names are taken (a writer
+  adds the next version's chunks before it switches the record, store.py);
+  `versions` (doc_id -> version) is what the retriever filters dense hits by,
+  so both sides show one whole version of every document.
 - The snapshot is pickled under index_dir/sparse keyed by generation: a
   restart (or another process on the same disk) loads it instead of
   rebuilding; UI replicas on other machines each keep their own copy, fed
@@ -42,7 +46,7 @@ from .textnorm import terms
 
 class SparseIndex:
     """BM25 over a list of chunks. `term_ids[i]` are the terms of records[i] as
-    ids into `vocab`; `stamps` maps doc_id -> (sha256, ingested_at)."""
+    ids into `vocab`; `stamps` maps doc_id -> (sha256, ingested_at, version)."""
 
     def __init__(self, records: list[ChunkRecord], generation: str = "",
                  term_ids: Optional[list[np.ndarray]] = None, vocab: Optional[dict[str, int]] = None,
@@ -59,6 +63,7 @@ class SparseIndex:
         self.stamps = dict(stamps or {})
         self.n = len(records)
         self.doc_ids = {r.doc_id for r in records}
+        self.versions = {r.doc_id: r.version for r in records}
         counts = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         if term_ids:
             np.add.at(counts, np.concatenate([np.unique(a) for a in term_ids]), 1)
@@ -94,7 +99,7 @@ class SparseIndex:
         """A new index at `generation`: reuse the term ids of unchanged documents,
         fetch and tokenise only added or changed ones."""
         recs = store.document_records()
-        stamps = {d: (r.get("sha256"), r.get("ingested_at")) for d, r in recs.items()}
+        stamps = {d: _stamp(r) for d, r in recs.items()}
         keep = {d for d, st in stamps.items() if self.stamps.get(d) == st}
         fetch = [d for d in stamps if d not in keep]
         if not fetch and len(keep) == len(self.stamps) and self.bm25 is not None:
@@ -110,10 +115,40 @@ class SparseIndex:
         helper = SparseIndex.__new__(SparseIndex)
         helper.vocab = vocab
         for i in range(0, len(fetch), 500):
-            for r in sorted(store.chunks_of(fetch[i:i + 500]), key=lambda r: (r.doc_id, r.start)):
-                records.append(r)
-                term_ids.append(helper._ids(terms(r.text)))
+            part = fetch[i:i + 500]
+            got = _current(store.chunks_of(part), recs)
+            torn = [d for d in part if len(got.get(d, ())) != int(recs[d].get("n_chunks") or 0)]
+            if torn:  # a writer switched these records meanwhile: read them once more
+                again = store.docs.get(ids=torn, include=["metadatas"])
+                now = {d: dict(m or {}) for d, m in zip(again["ids"], again["metadatas"])}
+                for d in torn:
+                    if d in now:
+                        recs[d] = now[d]
+                        stamps[d] = _stamp(now[d])
+                    else:
+                        recs.pop(d, None)
+                        stamps.pop(d, None)
+                    got.pop(d, None)
+                got.update(_current(store.chunks_of([d for d in torn if d in now]), recs))
+            for d in part:
+                for r in sorted(got.get(d, ()), key=lambda r: r.start):
+                    records.append(r)
+                    term_ids.append(helper._ids(terms(r.text)))
         return SparseIndex(records, generation, term_ids, vocab, stamps)
+
+
+def _stamp(rec: dict) -> tuple:
+    return rec.get("sha256"), rec.get("ingested_at"), rec.get("version", "")
+
+
+def _current(chunks: list[ChunkRecord], recs: dict[str, dict]) -> dict[str, list[ChunkRecord]]:
+    """The chunks of the version each document's record names, by document."""
+    out: dict[str, list[ChunkRecord]] = {}
+    for c in chunks:
+        rec = recs.get(c.doc_id)
+        if rec is not None and c.version == rec.get("version", ""):
+            out.setdefault(c.doc_id, []).append(c)
+    return out
 
 
 class SparseCache:
@@ -168,7 +203,7 @@ class SparseCache:
         try:
             with p.open("rb") as f:  # our own file, written by _build below
                 idx = pickle.load(f)
-            ok = isinstance(idx, SparseIndex) and hasattr(idx, "stamps") and (gen is None or idx.generation == gen)
+            ok = isinstance(idx, SparseIndex) and hasattr(idx, "versions") and (gen is None or idx.generation == gen)
             return idx if ok else None
         except Exception:
             return None  # a torn or stale cache file is simply rebuilt

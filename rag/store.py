@@ -2,16 +2,28 @@
 
 Layout of one index:
   <collection>_chunks  chunk vectors + text; llama-index TextNodes whose
-                       start_char_idx/end_char_idx are offsets in the document
-  <collection>_docs    one record per document: full text + metadata. Written
-                       *after* its chunks, so it is the commit marker: chunks
-                       whose document has no record are invisible and swept.
-The chunks collection's metadata records how the index was built (embedding
-model, chunking); opening it with other settings raises IndexMismatchError.
+                       start_char_idx/end_char_idx are offsets in the document.
+                       Each chunk carries the *version* of the document it was
+                       cut from (a token per write; "" in indexes built before
+                       versions existed) and its id says so: DOC::VERSION::N.
+  <collection>_docs    one record per document: full text + metadata, naming
+                       the version whose chunks are the document. Readers (BM25
+                       snapshot, dense hits, doctor) only see chunks of that
+                       version; any other chunk is a leftover, invisible, and
+                       swept by the next write or `rag doctor --repair`.
+  <collection>_sources the sources ledger: one entry per ingested file, with
+                       the hash of the content whose documents are committed,
+                       their ids, and the ids the user removed since. It is
+                       what lets `rag doctor` see a document that went missing.
   <collection>_meta    small records: "generation", a token every write
                        replaces (readers compare it to decide whether their
                        BM25 snapshot is current), and "writer-lease" (server
                        mode only, see serverlock.py).
+The chunks collection's metadata records how the index was built (embedding
+model, chunking); opening it with other settings raises IndexMismatchError.
+
+Writes are ordered so that a kill at any instant leaves every document whole
+in its old or its new version (see add_documents and remove_document).
 Everything lives in Chroma so that several processes (or a Chroma server)
 share one index; the BM25 side (sparse.py) is derived from it.
 """
@@ -24,15 +36,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
-from urllib.parse import urlparse
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
 from .chunking import Chunk
 from .documents import Document
 from .embeddings import VECTOR_SPACE
-from .errors import ConfigError, DocumentNotFoundError, IndexMismatchError
+from .chromaclient import make_client
+from .errors import DocumentNotFoundError, IndexMismatchError
 from .settings import Settings
 
 SCHEMA = 1
@@ -45,6 +57,7 @@ class ChunkRecord:
     start: int
     end: int
     text: str
+    version: str = ""
 
 
 def build_signature(settings: Settings) -> dict:
@@ -58,24 +71,16 @@ def build_signature(settings: Settings) -> dict:
     }
 
 
-def make_client(settings: Settings):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+def chunk_id(doc_id: str, version: str, index: int) -> str:
+    return f"{doc_id}::{version}::{index}" if version else f"{doc_id}::{index}"
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ConfigError(f"RAG_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL.")
-        try:
-            return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
-                                       ssl=u.scheme == "https", settings=chroma_settings)
-        except Exception as e:
-            raise ConfigError(f"Cannot reach the Chroma server at {settings.chroma_url} ({e}). "
-                              "Start it (chroma run --path DIR --port N) or fix RAG_CHROMA_URL.") from None
-    path = Path(settings.index_dir) / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+def new_version() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _source_id(source_key: str) -> str:
+    return "src-" + hashlib.sha256(source_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class Store:
@@ -91,11 +96,16 @@ class Store:
         # 1-d placeholder is stored.
         self.docs = self.client.get_or_create_collection(
             f"{name}_docs", metadata={"rag_schema": SCHEMA}, embedding_function=None)
+        self.sources = self.client.get_or_create_collection(
+            f"{name}_sources", metadata={"rag_schema": SCHEMA}, embedding_function=None)
         self.meta = self.client.get_or_create_collection(
             f"{name}_meta", metadata={"rag_schema": SCHEMA}, embedding_function=None)
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        # Server mode: the write lock sets this to a check that this process still
+        # holds the writer lease; it runs right before each commit (the record switch).
+        self.fence: Optional[Callable[[], None]] = None
 
     # -- build signature -------------------------------------------------
     def _check_signature(self, sig: dict) -> None:
@@ -132,29 +142,68 @@ class Store:
         got = self.docs.get(where={"source_key": source}, include=["metadatas"])
         return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
 
+    # -- the sources ledger ------------------------------------------------
+    def source_entries(self) -> dict[str, dict]:
+        """source_key -> {"sha256", "doc_ids": [...], "removed": [...], "at"}: per
+        ingested file, the content whose documents are committed, what the user
+        removed since, and when the entry was written."""
+        got = self.sources.get(include=["metadatas"])
+        out = {}
+        for m in got["metadatas"]:
+            m = dict(m or {})
+            out[m.get("source_key", "")] = {"sha256": m.get("sha256", ""),
+                                            "doc_ids": json.loads(m.get("doc_ids") or "[]"),
+                                            "removed": json.loads(m.get("removed") or "[]"),
+                                            "at": float(m.get("at") or 0)}
+        return out
+
+    def put_sources(self, entries: dict[str, dict]) -> None:
+        """Write ledger entries (after the documents they name are committed)."""
+        if not entries:
+            return
+        keys = list(entries)
+        now = time.time()
+        self.sources.upsert(
+            ids=[_source_id(k) for k in keys], documents=keys, embeddings=[[1.0]] * len(keys),
+            metadatas=[{"source_key": k, "sha256": entries[k].get("sha256") or "",
+                        "doc_ids": json.dumps(sorted(entries[k].get("doc_ids") or [])),
+                        "removed": json.dumps(sorted(entries[k].get("removed") or [])),
+                        "at": now} for k in keys])
+
     # -- writes (callers hold the index write lock) -----------------------
     def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, source_key: str) -> None:
         self.add_documents([(doc, chunks, vectors, source_key)])
 
     def add_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray, str]]) -> None:
-        """Write the chunks of several documents in one Chroma call, then their
-        records (the commit marker) in one more, then bump the generation."""
+        """Add or replace documents, atomically for readers:
+        1. the chunks of a new version of each document (readers ignore them:
+           no record names that version yet), in one Chroma add per 5000;
+        2. the records, naming the new versions, in one upsert: the switch;
+        3. the chunks of any other version of these documents deleted.
+        Killed before 2, the old version (or, for a new document, nothing) is
+        what readers see; after 2, the new one. Leftover chunks are invisible
+        and swept by the next write (sweep_orphans) or `rag doctor --repair`."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         if not items:
             return
         nodes = []
+        versions: dict[str, str] = {}
         for doc, chunks, vectors, _key in items:
+            v = versions[doc.doc_id] = new_version()
             for c, vec in zip(chunks, vectors):
                 node = TextNode(
-                    id_=c.id, text=c.text, start_char_idx=c.start, end_char_idx=c.end,
-                    metadata={"chunk": c.index}, embedding=vec.tolist(),
-                    excluded_embed_metadata_keys=["chunk"], excluded_llm_metadata_keys=["chunk"],
+                    id_=chunk_id(doc.doc_id, v, c.index), text=c.text, start_char_idx=c.start,
+                    end_char_idx=c.end, metadata={"chunk": c.index, "version": v}, embedding=vec.tolist(),
+                    excluded_embed_metadata_keys=["chunk", "version"],
+                    excluded_llm_metadata_keys=["chunk", "version"],
                 )
                 node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
                 nodes.append(node)
         for i in range(0, len(nodes), 5000):
             self.vector_store.add(nodes[i:i + 5000])
+        if self.fence is not None:
+            self.fence()  # lost the writer lease: stop before anything becomes visible
         now = time.time()
         ids, texts, metas = [], [], []
         for doc, chunks, _vectors, source_key in items:
@@ -163,34 +212,105 @@ class Store:
             metas.append({k: v for k, v in {
                 "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
                 "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
-                "n_chars": len(doc.text), "ingested_at": now,
+                "n_chars": len(doc.text), "ingested_at": now, "version": versions[doc.doc_id],
             }.items() if v is not None})
         self.docs.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=[[1.0]] * len(ids))
+        self._delete_chunk_ids(self._stale_of(versions))
         self.bump_generation()
+
+    def _stale_of(self, versions: dict[str, str]) -> list[str]:
+        """Ids of chunks of these documents that are not of the given versions."""
+        out: list[str] = []
+        ids = list(versions)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
+            got = self.chunks.get(where=where, include=["metadatas"])
+            out.extend(c for c, m in zip(got["ids"], got["metadatas"])
+                       if (m or {}).get("version", "") != versions.get((m or {}).get("document_id")))
+        return out
+
+    def _delete_chunk_ids(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 5000):
+            self.chunks.delete(ids=ids[i:i + 5000])
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove the record first (the document vanishes at once), then its chunks."""
+        """Remove the record first (the document vanishes at once), then its
+        chunks (all versions). Idempotent: run again, it finishes the job."""
         self.docs.delete(ids=[doc_id])
-        self.vector_store.delete(ref_doc_id=doc_id)
+        self.chunks.delete(where={"document_id": doc_id})
         self.bump_generation()
 
+    def remove_document(self, doc_id: str) -> str:
+        """What `rag remove` does; safe to run again after it was interrupted.
+
+        1. the sources ledger moves the id to its source's "removed" list, so
+           neither `rag doctor --repair` nor re-ingesting the unchanged file
+           brings it back;
+        2. the record is deleted (the document is gone for readers);
+        3. its chunks are deleted.
+        Returns "removed", or "already removed" when an earlier, interrupted or
+        finished, removal left nothing to do. Raises DocumentNotFoundError for
+        an id this index never had."""
+        got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        rec = dict(got["metadatas"][0] or {}) if got["ids"] else None
+        has_chunks = bool(self.chunks.get(where={"document_id": doc_id}, limit=1, include=[])["ids"])
+        entries = self.source_entries()
+        key = rec.get("source_key", "") if rec is not None else next(
+            (k for k, e in entries.items() if doc_id in e["doc_ids"] or doc_id in e["removed"]), None)
+        entry = entries.get(key) if key is not None else None
+        if rec is None and not has_chunks:
+            if entry is not None and doc_id in entry["removed"]:
+                return "already removed"
+            if entry is None or doc_id not in entry["doc_ids"]:
+                raise DocumentNotFoundError(doc_id)
+        if key is not None:
+            if entry is None:  # an index from before the ledger: record what the source has
+                sha = rec.get("sha256", "") if rec else ""
+                entry = {"sha256": sha, "doc_ids": [d for d, r in self.docs_for_source(key).items()
+                                                    if r.get("sha256") == sha], "removed": []}
+            if doc_id in entry["doc_ids"] or doc_id not in entry["removed"]:
+                self.put_sources({key: {"sha256": entry["sha256"],
+                                        "doc_ids": [d for d in entry["doc_ids"] if d != doc_id],
+                                        "removed": sorted(set(entry["removed"]) | {doc_id})}})
+        self.delete_document(doc_id)
+        return "removed"
+
+    def stale_chunk_ids(self, records: Optional[dict[str, dict]] = None) -> list[str]:
+        """Chunks no reader sees: no record, or a version other than the record's."""
+        recs = self.document_records() if records is None else records
+        out: list[str] = []
+        for cid, doc_id, version in self._chunk_keys():
+            rec = recs.get(doc_id)
+            if rec is None or rec.get("version", "") != version:
+                out.append(cid)
+        return out
+
     def sweep_orphans(self) -> int:
-        """Delete chunks whose document record is missing (an interrupted ingest)."""
+        """Delete the chunks no reader sees (leftovers of an interrupted write);
+        returns how many."""
         recs = self.document_records()
         if self.chunks.count() <= sum(int(r.get("n_chunks") or 0) for r in recs.values()):
             return 0  # every chunk belongs to a record: skip reading 100k chunk ids
-        known = set(recs)
-        orphans = sorted({d for d in self.chunk_doc_ids() if d not in known})
-        for d in orphans:
-            self.vector_store.delete(ref_doc_id=d)
-        if orphans:
+        stale = self.stale_chunk_ids(recs)
+        self._delete_chunk_ids(stale)
+        if stale:
             self.bump_generation()
-        return len(orphans)
+        return len(stale)
 
     # -- chunks -------------------------------------------------------------
+    def _chunk_keys(self, batch: int = 20000) -> list[tuple[str, str, str]]:
+        """(chunk id, document id, version) of every chunk."""
+        out: list[tuple[str, str, str]] = []
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=batch, offset=len(out))
+            if not got["ids"]:
+                return out
+            out.extend((c, (m or {}).get("document_id"), (m or {}).get("version", ""))
+                       for c, m in zip(got["ids"], got["metadatas"]))
+
     def chunk_doc_ids(self) -> set[str]:
-        got = self.chunks.get(include=["metadatas"])
-        return {m.get("document_id") for m in got["metadatas"] if m}
+        return {d for _c, d, _v in self._chunk_keys()}
 
     def all_chunks(self, batch: int = 5000) -> list[ChunkRecord]:
         out: list[ChunkRecord] = []
@@ -229,7 +349,8 @@ class Store:
         return out
 
     def chunks_of(self, doc_ids: list[str]) -> list[ChunkRecord]:
-        """All chunks of these documents (one query)."""
+        """All chunks of these documents, of every version (one query); readers
+        keep those of the version each record names."""
         if not doc_ids:
             return []
         where = {"document_id": doc_ids[0]} if len(doc_ids) == 1 else {"document_id": {"$in": list(doc_ids)}}
@@ -272,7 +393,7 @@ def _record_from_meta(chunk_id: str, meta: dict, text: str) -> ChunkRecord:
     # and the text itself as the Chroma document.
     node = json.loads(meta["_node_content"])
     return ChunkRecord(chunk_id, meta.get("document_id"), node["start_char_idx"],
-                       node["end_char_idx"], text)
+                       node["end_char_idx"], text, meta.get("version", ""))
 
 
 def _to_document(doc_id: str, text: str, meta: Optional[dict]) -> Document:

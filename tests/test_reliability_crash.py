@@ -70,6 +70,8 @@ def child_run(index_dir: str, folder: str) -> None:
 
 def structure(a) -> dict:
     """What the index looks like right after opening it (no repair)."""
+    from rag.store import chunk_id
+
     recs = a.store.document_records()
     by_doc: dict[str, list] = {}
     for c in a.store.all_chunks():
@@ -78,12 +80,13 @@ def structure(a) -> dict:
     half = []
     for d, rec in recs.items():
         cs = by_doc.get(d, [])
+        cs = [c for c in cs if c.version == rec.get("version", "")]  # other versions: invisible leftovers
         ids = {c.chunk_id for c in cs}
-        if ids != {f"{d}::{i}" for i in range(rec["n_chunks"])} or any(
+        if ids != {chunk_id(d, rec.get("version", ""), i) for i in range(rec["n_chunks"])} or any(
                 docs[d].text[c.start:c.end] != c.text for c in cs):
             half.append(d)
     sparse = a.sparse.get()
-    visible = {c.chunk_id for d in recs for c in by_doc.get(d, [])}
+    visible = {c.chunk_id for d in recs for c in by_doc.get(d, []) if c.version == recs[d].get("version", "")}
     return {"docs": sorted(recs), "half": half, "orphan_docs": sorted(set(by_doc) - set(recs)),
             "sparse_ok": {r.chunk_id for r in sparse.records} == visible,
             "n_chunks": {d: r["n_chunks"] for d, r in recs.items()}}

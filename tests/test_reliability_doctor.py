@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag import Assistant
 from rag.doctor import check, repair
+from rag.store import chunk_id
 
 ROOT = Path(__file__).resolve().parent.parent
 VNS = "vns-2025-11-10-mofa-patriotic-emulation-congress"
@@ -35,23 +36,29 @@ def test_doctor_finds_and_repairs_damage(tmp_path, articles_copy):
 
     # damage it, directly through chromadb
     chunks = a.store.chunks
-    chunks.delete(ids=[f"{VNS}::0", f"{VNS}::3"])                          # missing chunks
-    got = chunks.get(ids=[f"{VOV}::1"], include=["documents", "embeddings", "metadatas"])
-    chunks.upsert(ids=[f"{VOV}::1"], documents=[got["documents"][0] + " TAMPERED"],      # bad offsets
+    recs = a.store.document_records()
+
+    def cid(doc_id: str, i: int) -> str:
+        return chunk_id(doc_id, recs[doc_id]["version"], i)
+
+    chunks.delete(ids=[cid(VNS, 0), cid(VNS, 3)])                          # missing chunks
+    got = chunks.get(ids=[cid(VOV, 1)], include=["documents", "embeddings", "metadatas"])
+    chunks.upsert(ids=[cid(VOV, 1)], documents=[got["documents"][0] + " TAMPERED"],      # bad offsets
                   embeddings=got["embeddings"], metadatas=got["metadatas"])
     a.store.docs.delete(ids=["ferry"])                                    # record gone: orphans
-    chunks.delete(ids=["harbour::0"])                                     # .jsonl sibling
-    chunks.delete(ids=["lonely::0"])
+    chunks.delete(ids=[cid("harbour", 0)])                                # .jsonl sibling
+    chunks.delete(ids=[cid("lonely", 0)])
     lonely.unlink()                                                       # source gone: use stored text
     (a.sparse.dir / "tmpxyz.tmp").write_bytes(b"torn")
 
     rep = check(a)
     kinds = {(p.kind, p.doc_id) for p in rep.problems}
     assert {("missing_chunks", VNS), ("bad_offsets", VOV), ("orphan_chunks", None),
-            ("missing_chunks", "harbour"), ("missing_chunks", "lonely"), ("sparse", None)} <= kinds, kinds
+            ("missing_chunks", "harbour"), ("missing_chunks", "lonely"), ("sparse", None),
+            ("missing_document", "ferry")} <= kinds, kinds
     r = doctor_cli(idx)
     assert r.returncode == 1, r.stdout + r.stderr
-    for word in ("missing_chunks", "bad_offsets", "orphan_chunks", "sparse", "--repair"):
+    for word in ("missing_chunks", "bad_offsets", "orphan_chunks", "sparse", "missing_document", "--repair"):
         assert word in r.stdout, r.stdout
 
     fixed = repair(a)

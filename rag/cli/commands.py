@@ -96,8 +96,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    open_assistant(args).remove(args.doc_id)
-    print(f"removed {args.doc_id}")
+    outcome = open_assistant(args).remove(args.doc_id)
+    print(f"removed {args.doc_id}" if outcome == "removed" else f"{args.doc_id} was already removed")
     return 0
 
 

@@ -140,14 +140,17 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
             return render.render_status(f"Could not open the index: {holder.error}", False, error=True)
         if holder._assistant is None:
             return render.render_status(holder.message, False)
-        n = len(holder._assistant.documents())
+        try:
+            n = len(holder._assistant.documents())
+        except RagError as e:  # e.g. the Chroma server went away: say so, keep serving
+            return render.render_status(str(e), False, error=True)
         return render.render_status(f"{n} article{'s' if n != 1 else ''} indexed · answers quote the articles "
                                     "word for word", True)
 
     def articles_view():
         try:
             docs = holder.get().documents()
-        except NotReady:
+        except RagError:  # not ready, or the store is unreachable (the status line says which)
             return render.render_docs_table([]), gr.update(choices=[], value=None)
         return render.render_docs_table(docs), gr.update(choices=_doc_choices(docs), value=None)
 
