@@ -213,8 +213,11 @@ def test_conflicting_sources_require_every_side():
     from rag.answering.llm_writer import expected_values
 
     ev = SimpleNamespace(qtype=QuestionType("number"))
-    ex = Answer("q", "The sources differ", conflicts=[{"value": "over 600 international agreements"},
-                                                        {"value": "over 400 cooperation agreements"}])
+    from rag.answer import Conflict, Quote
+
+    q = Quote("d", "t", "s", 0, 1, "x")
+    ex = Answer("q", "The sources differ", conflicts=[Conflict("over 600 international agreements", None, None, "value", q),
+                                                        Conflict("over 400 cooperation agreements", None, None, "value", q)])
     exp = expected_values(ev, ex, None)
     texts = ["Localities signed over 600 international agreements.", "They signed over 400 cooperation agreements."]
     q = "How many agreements did localities sign?"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from rag import Answer, Document, Quote
+from rag.answer import AbstainReason, Conflict, SupportGroup
 from rag.web import render
 
 EVIL = '<img src=x onerror=alert(1)><script>alert(2)</script>[link](http://evil/) ![i](http://evil/x.png) "\' &'
@@ -21,14 +22,14 @@ def _tags(html):
 
 def test_article_text_is_escaped_everywhere():
     q = _quote(7, len(DOC.text))
-    conflict = {"value": EVIL, "outlet": EVIL, "date": "2025", "quote": q.to_dict()}
+    conflict = Conflict(EVIL, EVIL, "2025", "value", q)
     a = Answer("q", EVIL + " [1]", quotes=[q], conflicts=[conflict, conflict],
-               support=[{"value": "42", "quotes": [q.to_dict(), q.to_dict()]}], timings={"total_ms": 12})
+               support=[SupportGroup("42", (q, q))], timings={"total_ms": 12})
     html = render.render_answer(a) + render.render_reader(DOC, 7, 20) + render.render_docs_table([
         {"doc_id": DOC.doc_id, "title": EVIL, "outlet": EVIL, "date": EVIL, "chunks": 1}]) + \
         render.render_ingest_report({"added": [EVIL], "refused": [{"source": EVIL, "reason": EVIL}]}) + \
         render.render_user(EVIL) + render.render_error(EVIL) + render.render_streaming(EVIL)
-    assert _tags(html) <= {"div", "span", "mark", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "b"}
+    assert _tags(html) <= {"div", "span", "mark", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "b", "strong"}
     assert "<img" not in html and "<script" not in html and "<a " not in html
     assert not re.search(r"<[^>]*\sonerror=", html) and not re.search(r"<[^>]*\shref=", html)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
@@ -53,18 +54,32 @@ def test_reader_marks_exact_offsets():
 
 
 def test_abstention_looks_different():
-    a = Answer("q", "The articles do not answer this question. (the articles never mention Peru.)",
-               abstained=True, closest=[_quote(0, 6)])
+    a = Answer("q", "The articles do not answer this question. None of the articles mentions Peru.",
+               abstained=True, closest=[_quote(0, 6)],
+               abstain_reason=AbstainReason("unknown-terms", "None of the articles mentions Peru.",
+                                            {"unknown_terms": ["Peru"]}))
     html = render.render_answer(a)
     assert "rag-abstain" in html and render.ABSTAIN_TITLE in html and "Closest passages" in html
-    assert "The articles never mention Peru." in html and "rag-closest rag-ref" in html
+    assert "None of the articles mentions Peru." in html and "rag-closest rag-ref" in html
+    assert "unknown_terms" not in html  # the figures stay in the API, not on the page
 
 
 def test_conflicts_side_by_side():
     q1, q2 = _quote(0, 6), _quote(7, 20)
     a = Answer("q", "The sources differ", quotes=[q1, q2], conflicts=[
-        {"value": "40", "outlet": "A", "date": "2025-01-01", "quote": q1.to_dict()},
-        {"value": "42", "outlet": "B", "date": "2025-01-02", "quote": q2.to_dict()}])
+        Conflict("40", "A", "2025-01-01", "value", q1), Conflict("42", "B", "2025-01-02", "value", q2)])
     html = render.render_answer(a)
     assert html.count('class="rag-side rag-ref') == 2 and "The sources differ" in html
     assert '<div class="rag-side-value">40</div>' in html and '<div class="rag-side-value">42</div>' in html
+
+
+def test_short_answer_is_bold_inside_its_quote_and_in_the_reader():
+    start = DOC.text.index("The value")
+    q = _quote(start, DOC.text.index("42.") + 3)
+    short = _quote(DOC.text.index("42"), DOC.text.index("42") + 2)
+    html = render.render_answer(Answer("q", "42", quotes=[q], short=short))
+    assert '<strong class="rag-short">42</strong>' in html
+    ref = re.search(r'class="rag-quote rag-ref ([^"]+)"', html).group(1)
+    assert f"rag-a-{short.start}" in ref and f"rag-b-{short.end}" in ref
+    pane = render.render_reader(DOC, q.start, q.end, (short.start, short.end))
+    assert re.search(r'<mark id="rag-hl"[^>]*>The value is <strong class="rag-short">42</strong>\.</mark>', pane)

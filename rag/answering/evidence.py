@@ -75,6 +75,28 @@ def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[s
     return out
 
 
+def missing_names(question: str, passage: str) -> list[str]:
+    """Capitalised words (not the first) and numbers of the question absent from `passage`
+    (folded; also two passage words run together: "Vietnam" in "Viet Nam")."""
+    ws = [fold(w) for w in TOKEN_RE.findall(passage)]
+    words = set(ws) | {a + b for a, b in zip(ws, ws[1:])}
+    out = []
+    for i, m in enumerate(TOKEN_RE.finditer(question)):
+        raw = m.group()
+        w = fold(raw)
+        if w in STOPWORDS or not (raw[0].isdigit() or (i > 0 and raw[0].isupper())):
+            continue
+        if w not in words and re.sub(r"['’]s$", "", w) not in words:
+            out.append(raw)
+    return out
+
+
+def passage_of(ev: "Evidence", c: "Candidate") -> str:
+    if 0 <= c.chunk_rank < len(ev.hits):
+        return ev.hits[c.chunk_rank].record.text
+    return c.sentence.text if c.sentence else c.text
+
+
 def passages_to_read(ev: Evidence, n: int) -> list[Hit]:
     """The chunks holding the best sentences, best first, then the best-retrieved chunks."""
     by_doc: dict[str, list[Hit]] = {}
@@ -115,7 +137,8 @@ def type_match(text: str, qtype: QuestionType) -> float:
 FEATURES = ("margin", "span_score", "null_score", "sent_score", "sent_coverage", "sent_similarity",
             "sent_type_ok", "sent_position", "chunk_position", "type_known", "type_match",
             "answer_words", "answer_in_question", "unknown_terms", "best_coverage", "best_similarity",
-            "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree")
+            "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree",
+            "names_missing_here")
 
 
 def candidate_features(ev: Evidence, cands: list[Candidate]) -> None:
@@ -158,6 +181,8 @@ def candidate_features(ev: Evidence, cands: list[Candidate]) -> None:
             "from_reader": float(c.read.passage >= 0),
             # the reader's span and the rules' typed mention point at the same words
             "reader_and_rules_agree": float(overlaps(c, rule_spans) and overlaps(c, reader_spans)),
+            # names and numbers of the question that the candidate's own passage never mentions
+            "names_missing_here": float(len(missing_names(ev.question, passage_of(ev, c)))),
         }
 
 

@@ -45,6 +45,25 @@ def quotes_for(source: QuoteSource, spans: list) -> list[Quote]:
     return [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in spans if sp.doc_id in docs]
 
 
+def merge_nested(ranked: list[Candidate]) -> list[Candidate]:
+    """One candidate per answer: a span nested in another of the same article ("$900 million"
+    in "more than US$900 million") is the same answer, given as the longer span with the better
+    probability. Without this, small changes in the collection's word statistics flip between
+    the two when both are close."""
+    kept: list[Candidate] = []
+    for c in ranked:
+        host = next((k for k in kept if k.doc_id == c.doc_id and (
+            k.start <= c.start and c.end <= k.end or c.start <= k.start and k.end <= c.end)), None)
+        if host is None:
+            kept.append(c)
+        elif c.end - c.start > host.end - host.start and (
+                c.from_rules or len(c.text.split()) <= len(host.text.split()) + 3):
+            # c contains host and adds at most a qualifier ("more than US$..."), or is the typed
+            # phrase the rules read: keep host's probability, c's span
+            host.start, host.end, host.text, host.sentence = c.start, c.end, c.text, c.sentence or host.sentence
+    return kept
+
+
 class Answerer:
     def __init__(self, settings, embedder, quotes: QuoteSource, reader: Optional[SpanReader] = None,
                  decision: Optional[DecisionModel] = None, tuning: Tuning = TUNING):
@@ -97,7 +116,7 @@ class Answerer:
         if ev.qtype.kind in ("number", "date", "time", "person"):
             cands += self._rule_candidates(ev, hits, scorers, rank_of, cands)
         candidate_features(ev, cands)
-        return rank_candidates(self.decision, cands)
+        return merge_nested(rank_candidates(self.decision, cands))
 
     def _rule_candidates(self, ev: Evidence, hits, scorers, rank_of, reader_cands) -> list[Candidate]:
         seen = {(c.doc_id, c.start, c.end) for c in reader_cands}
