@@ -73,13 +73,16 @@ class Chunk:
         return f"{self.doc_id}::{self.index}"
 
 
-def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int) -> list[Chunk]:
+def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int,
+                   body_start: int = 0) -> list[Chunk]:
     """Pack whole sentences into chunks of about `max_words`, with overlap.
 
     A chunk never crosses a paragraph break (blank line) unless a paragraph is
-    a single short sentence, so chunks stay on one topic.
+    a single short sentence, so chunks stay on one topic. Sentences start at
+    `body_start` (Document.body_start): a leading dateline is in no chunk, so no
+    sentence read from a chunk begins with it; offsets stay into the whole text.
     """
-    sents = split_sentences(text)
+    sents = split_sentences(text, body_start)
     if not sents:
         return []
     words = [len(text[s:e].split()) for s, e in sents]

@@ -6,7 +6,7 @@ changed file's old documents are replaced. Refusals are collected per file
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -16,7 +16,7 @@ from .embeddings import Embedder
 from .errors import IngestError
 from .loaders import discover, load_file
 from .settings import Settings
-from .store import Store
+from .store import LOADER_VERSION, Store
 
 Progress = Callable[[int, int, str], None]
 
@@ -92,7 +92,8 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         report.refused.extend(loaded.refused)
         source_key = str(path.resolve())
         old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
-        if old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
+        if old and all(r.get("sha256") == loaded.sha256 and r.get("loader") == LOADER_VERSION
+                       for r in old.values()):  # unchanged file, read the same way
             report.skipped.extend(sorted(old))
             continue
         for doc_id in old:
@@ -101,9 +102,9 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         for doc in loaded.documents:
             doc_id = _unique_id(doc, source_key, records)
             if doc_id != doc.doc_id:
-                doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
+                doc = replace(doc, doc_id=doc_id)
             chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
-                                    settings.chunking.overlap_sentences)
+                                    settings.chunking.overlap_sentences, doc.body_start)
             if not chunks:
                 report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
                 continue
