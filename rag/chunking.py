@@ -73,16 +73,31 @@ class Chunk:
         return f"{self.doc_id}::{self.index}"
 
 
-def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int) -> list[Chunk]:
+def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int,
+                   body_start: int = 0) -> list[Chunk]:
     """Pack whole sentences into chunks of about `max_words`, with overlap.
 
     A chunk never crosses a paragraph break (blank line) unless a paragraph is
-    a single short sentence, so chunks stay on one topic.
+    a single short sentence, so chunks stay on one topic. Sentences start at
+    `body_start` (Document.body_start): a leading dateline is in no chunk, so no
+    sentence read from a chunk begins with it; offsets stay into the whole text. Sentences
+    are split and packed as if there were no body_start, then the first is clipped, so
+    reading a dateline moves where the first chunk starts and nothing else.
     """
     sents = split_sentences(text)
+    words = [len(text[s:e].split()) for s, e in sents]
+    if body_start > 0:
+        clipped = []
+        for (s, e), n in zip(sents, words):
+            if e <= body_start:
+                continue  # a sentence wholly inside the dateline
+            s = max(s, body_start)
+            while s < e and text[s].isspace():
+                s += 1
+            clipped.append(((s, e), n))
+        sents, words = [c[0] for c in clipped], [c[1] for c in clipped]
     if not sents:
         return []
-    words = [len(text[s:e].split()) for s, e in sents]
     chunks: list[Chunk] = []
     i = 0
     while i < len(sents):

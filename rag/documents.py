@@ -16,6 +16,11 @@ class Document:
     date: Optional[str] = None
     outlet: Optional[str] = None
     sha256: str = ""  # hash of the source file's bytes (change detection)
+    # Where the article's content starts: text[:body_start] is a leading dateline
+    # ("date 2025-11-10 HÀ NỘI — ") read into date/place, not content. Chunks (and so
+    # quotes) start at or after it; 0 when the text opens with content.
+    body_start: int = 0
+    place: Optional[str] = None  # the dateline's place, as written ("HÀ NỘI")
 
     def to_dict(self, with_text: bool = False) -> dict:
         d = asdict(self)

@@ -13,7 +13,7 @@ a kill finishes the job.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -23,7 +23,7 @@ from .embeddings import Embedder
 from .errors import IngestError
 from .loaders import discover, load_file
 from .settings import Settings
-from .store import Store
+from .store import LOADER_VERSION, Store
 
 Progress = Callable[[int, int, str], None]
 
@@ -115,14 +115,16 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         same = entry is not None and entry["sha256"] == loaded.sha256 and bool(entry["doc_ids"])
         listed = set(entry["doc_ids"]) if same else set()
         if source_key not in forced:
-            if same and all(records.get(d, {}).get("sha256") == loaded.sha256 for d in listed):
+            if same and all(records.get(d, {}).get("sha256") == loaded.sha256
+                            and records.get(d, {}).get("loader") == LOADER_VERSION for d in listed):
                 # this content is committed; finish what a killed run or removal left
                 report.skipped.extend(sorted(listed))
                 for d in sorted(set(old) - listed):
                     leftovers.append(d)
                     records.pop(d, None)
                 continue
-            if not same and old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
+            if not same and old and all(r.get("sha256") == loaded.sha256 and r.get("loader") == LOADER_VERSION
+                                        for r in old.values()):
                 # committed before its ledger entry was written (an older index, or a kill)
                 report.skipped.extend(sorted(old))
                 entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(old), "removed": []}
@@ -135,9 +137,9 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             if doc_id in removed:
                 continue
             if doc_id != doc.doc_id:
-                doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
+                doc = replace(doc, doc_id=doc_id)
             chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
-                                    settings.chunking.overlap_sentences)
+                                    settings.chunking.overlap_sentences, doc.body_start)
             if not chunks:
                 report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
                 unreadable = True

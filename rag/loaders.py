@@ -6,6 +6,7 @@ Every refusal is an IngestError naming the file (and line) and what to do.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -107,28 +108,108 @@ def _meta_from_name(path: Path) -> tuple[Optional[str], Optional[str], Optional[
     return outlet, m.group(2), m.group(3).replace("-", " ").replace("_", " ")
 
 
-def _title_from_text(text: str, fallback: Optional[str], path: Path) -> str:
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    first = re.sub(r"^#+\s*", "", first)  # markdown heading
-    if 0 < len(first) <= 150:
-        return first
+@dataclass(frozen=True)
+class Dateline:
+    """A leading dateline: text[:end] is "date 2025-11-10 HÀ NỘI — " and the like."""
+    end: int                       # where the content starts (Document.body_start)
+    date: Optional[str] = None     # from a "date YYYY-MM-DD" marker
+    place: Optional[str] = None    # "HÀ NỘI", as written
+
+
+# "date 2025-11-10" (the marker some exports put before the place)
+_DATE_MARK = re.compile(r"date\s*:?\s+(\d{4}-\d{2}-\d{2})\b\s*", re.I)
+# A place of 1-5 capitalised words ("HÀ NỘI", "WASHINGTON, D.C.", "Hà Nội"), an optional
+# agency in brackets ("(VNA)"), then a dash: an em/en dash, or a spaced hyphen.
+_WORDS = r"[^\W\d_]+(?:[-'’.][^\W\d_]+)*\.?"
+_PLACE_DASH = re.compile(rf"({_WORDS}(?:,?[ \t]+{_WORDS}){{0,4}})"
+                         r"(?:[ \t]*\(([^()\n]{1,30})\))?(?:[ \t]*[—–][ \t]*|[ \t]+--?[ \t]+)")
+
+
+def read_dateline(text: str) -> Optional[Dateline]:
+    """The dateline the text opens with, if any; None when it opens with content.
+
+    A place counts only in capitals (the news convention: "HÀ NỘI —"), or in any
+    capitalised form right after a "date YYYY-MM-DD" marker, so an opening like
+    "Officials — including..." stays content.
+    """
+    i = len(text) - len(text.lstrip())
+    date = None
+    m = _DATE_MARK.match(text, i)
+    if m:
+        try:  # stdlib ISO parsing validates the date itself (no 2025-02-30); no fuzzy parser
+            date = _dt.date.fromisoformat(m.group(1)).isoformat()  # wanted: only this exact form
+        except ValueError:
+            m = None
+    if m:
+        i = m.end()
+    place = None
+    pm = _PLACE_DASH.match(text, i)
+    if pm:
+        cand = pm.group(1)
+        words = re.findall(r"[^\W\d_]+", cand)
+        capitals = cand == cand.upper()
+        if words and all(w[0].isupper() for w in words) and (capitals or date):
+            place, i = cand.rstrip(", "), pm.end()
+    if date is None and place is None:
+        return None
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return Dateline(i, date, place)
+
+
+TITLE_MAX = 90  # a derived title is cut at a word boundary below this many characters
+
+
+def _shorten(sentence: str, limit: int = TITLE_MAX) -> str:
+    """A sentence as a title: whole if short, else cut at a word boundary and never on a
+    dangling "with an" (trailing stopwords go), marked with an ellipsis."""
+    from .textnorm import STOPWORDS, fold
+
+    s = " ".join(sentence.split())
+    if len(s) <= limit:
+        return s.rstrip(".")
+    words = s[:limit + 1].split(" ")[:-1]
+    while len(words) > 3 and fold(words[-1].strip(",;:")) in STOPWORDS:
+        words.pop()
+    return " ".join(words).rstrip(" ,;:—–-(") + "…"
+
+
+def _title_from_text(text: str, fallback: Optional[str], path: Path, body_start: int = 0) -> str:
+    """The first line when it is a headline (short, and not a dateline); otherwise the
+    article's first sentence, shortened at a word boundary; else the file-name slug."""
+    from .chunking import split_sentences
+
+    if body_start == 0:
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        first = re.sub(r"^#+\s*", "", first)  # markdown heading
+        if 0 < len(first) <= 150:
+            return first
+    sents = split_sentences(text, body_start)
+    if sents:
+        s, e = sents[0]
+        title = _shorten(re.sub(r"^#+\s*", "", text[s:e]))
+        if title:
+            return title
     if fallback:
         return fallback[:1].upper() + fallback[1:]
-    cut = first[:100].rsplit(" ", 1)[0]
-    return (cut + "…") if cut else path.stem
+    return path.stem
 
 
 def load_plain(path: Path, max_bytes: int) -> LoadResult:
     text, data = read_text(path, max_bytes)
     _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
+    dl = read_dateline(text)
+    body_start = dl.end if dl else 0
+    if date is None and dl is not None:
+        date = dl.date
     if date is None:
         m = _DATE_RE.search(text[:300])
         date = m.group(1) if m else None
     doc = Document(
-        doc_id=slugify(path.stem), title=_title_from_text(text, slug_title, path),
+        doc_id=slugify(path.stem), title=_title_from_text(text, slug_title, path, body_start),
         source=str(path.resolve()), text=text, date=date, outlet=outlet,
-        sha256=sha256_bytes(data),
+        sha256=sha256_bytes(data), body_start=body_start, place=dl.place if dl else None,
     )
     return LoadResult([doc], [], doc.sha256)
 
@@ -290,9 +371,12 @@ def load_html(path: Path, max_bytes: int) -> LoadResult:
         raise IngestError(str(path), "HTML has no visible text; nothing to index")
     _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
-    title = " ".join((parser.title or parser.h1).split()) or _title_from_text(text, slug_title, path)
+    dl = read_dateline(text)
+    body_start = dl.end if dl else 0
+    title = " ".join((parser.title or parser.h1).split()) or _title_from_text(text, slug_title, path, body_start)
     doc = Document(slugify(path.stem), title[:200], str(path.resolve()), text,
-                   parser.date or date, outlet, sha256_bytes(data))
+                   parser.date or date or (dl.date if dl else None), outlet, sha256_bytes(data),
+                   body_start=body_start, place=dl.place if dl else None)
     return LoadResult([doc], [], doc.sha256)
 
 
@@ -328,8 +412,10 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
             res.refused.append(IngestError(where, '"text" contains an invalid \\u escape '
                                                   '(lone surrogate); fix the line'))
             continue
+        dl = read_dateline(text)
+        body_start = dl.end if dl else 0
         title = obj.get("title")
-        title = str(title).strip() if title else _title_from_text(text, None, path)
+        title = str(title).strip() if title else _title_from_text(text, None, path, body_start)
         raw_id = obj.get("id")
         doc_id = slugify(str(raw_id)) if raw_id else f"{slugify(path.stem)}-{n}"
         if doc_id in seen_ids:
@@ -342,7 +428,8 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
         outlet = obj.get("outlet")
         res.documents.append(Document(
             doc_id, title[:200], str(url) if url else f"{src}#L{n}", text,
-            str(date) if date else None, str(outlet) if outlet else None, sha))
+            str(date) if date else (dl.date if dl else None), str(outlet) if outlet else None, sha,
+            body_start=body_start, place=dl.place if dl else None))
     if not res.documents and not res.refused:
         res.refused.append(IngestError(str(path), "no articles in file"))
     return res

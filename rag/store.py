@@ -48,6 +48,9 @@ from .errors import DocumentNotFoundError, IndexMismatchError
 from .settings import Settings
 
 SCHEMA = 1
+# How files are read into documents (title, dateline, body_start). A record written by an
+# older reading is re-ingested even when its file is unchanged (ingest.py checks it).
+LOADER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,7 @@ class Store:
                 "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
                 "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
                 "n_chars": len(doc.text), "ingested_at": now, "version": versions[doc.doc_id],
+                "body_start": doc.body_start, "place": doc.place, "loader": LOADER_VERSION,
             }.items() if v is not None})
         self.docs.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=[[1.0]] * len(ids))
         self._delete_chunk_ids(self._stale_of(versions))
@@ -399,4 +403,5 @@ def _record_from_meta(chunk_id: str, meta: dict, text: str) -> ChunkRecord:
 def _to_document(doc_id: str, text: str, meta: Optional[dict]) -> Document:
     m = meta or {}
     return Document(doc_id=doc_id, title=m.get("title", doc_id), source=m.get("source", ""),
-                    text=text, date=m.get("date"), outlet=m.get("outlet"), sha256=m.get("sha256", ""))
+                    text=text, date=m.get("date"), outlet=m.get("outlet"), sha256=m.get("sha256", ""),
+                    body_start=int(m.get("body_start") or 0), place=m.get("place"))

@@ -20,6 +20,9 @@ def cmd_eval(args) -> int:
     from ..settings import Settings
 
     samples = load_gold(args.gold)
+    # inputs read after the run are checked before it: a typo fails now, not after every question
+    old = _read_compare(args.compare) if args.compare else None
+    gate = _find_gate(args.gate, args.gold) if args.gate else None
     settings = Settings()
     if args.llm:
         settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"backend": args.llm})})
@@ -46,13 +49,19 @@ def cmd_eval(args) -> int:
         bar.n = done
         bar.refresh()
 
-    result = run_eval(assistant, samples, progress)
+    label = f"temporary index of {args.articles}" if args.articles else None
+    result = run_eval(assistant, samples, progress, index_label=label)
     bar.close()
+    corpus = result["corpus"]
+    print(f"evaluated on {corpus['index']}: {corpus['n_articles']} article(s), "
+          f"{corpus['n_articles'] - len(corpus['uncovered'])} with gold evidence", file=sys.stderr)
+    for w in corpus["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     result["config"] = {"gold": str(args.gold), "llm_backend": assistant.settings.llm.backend,
                         "top_k": assistant.settings.retrieval.top_k}
     comparison = None
-    if args.compare:
-        comparison = compare(json.loads(Path(args.compare).read_text(encoding="utf-8")), result)
+    if old is not None:
+        comparison = compare(old, result)
         result["comparison"] = comparison
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -67,21 +76,54 @@ def cmd_eval(args) -> int:
             print(f"  worse: {r['id']} {r['question']}")
     if tmp is not None:
         tmp.cleanup()
-    if args.gate:
-        from ..evaluate.gate import check, load_thresholds
+    if gate is not None:
+        from ..evaluate.gate import check
 
-        gates = {g.name: g for g in load_thresholds(args.gate)}
-        gate = next((g for g in gates.values() if g.gold.resolve() == Path(args.gold).resolve()), None)
-        if gate is None:
-            raise RagError(f"{args.gate} has no table whose gold is {args.gold}; "
-                           f"tables: {', '.join(gates) or 'none'}.")
         failures = check(result["summary"], gate)
         for f in failures:
             print(f"gate [{gate.name}]: {f}", file=sys.stderr)
         if failures:
+            if corpus["uncovered"]:
+                print(f"gate [{gate.name}]: note: the index also holds {len(corpus['uncovered'])} article(s) "
+                      f"outside the gold set ({', '.join(corpus['uncovered'])}); the floors were set on "
+                      f"{_rel(gate.articles)} alone: try --articles {_rel(gate.articles)}", file=sys.stderr)
             return 1
         print(f"gate [{gate.name}]: passed", file=sys.stderr)
     return 0
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_compare(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise RagError(f"--compare {path}: no such file; pass the --json output of an earlier "
+                       "`rag eval` run (e.g. --json eval-out/old.json).")
+    try:
+        old = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RagError(f"--compare {path}: not JSON ({e}); pass the --json output of an earlier "
+                       "`rag eval` run.") from None
+    if not isinstance(old, dict) or not isinstance(old.get("results"), list):
+        raise RagError(f"--compare {path}: has no \"results\" list; pass the --json output of an "
+                       "earlier `rag eval` run.")
+    return old
+
+
+def _find_gate(path: str, gold: str):
+    from ..evaluate.gate import load_thresholds
+
+    gates = {g.name: g for g in load_thresholds(path)}
+    gate = next((g for g in gates.values() if g.gold.resolve() == Path(gold).resolve()), None)
+    if gate is None:
+        raise RagError(f"{path} has no table whose gold is {gold}; "
+                       f"tables: {', '.join(gates) or 'none'}.")
+    return gate
 
 
 def register_eval(sub) -> None:

@@ -1,7 +1,9 @@
 """Run a gold set through the assistant in one process and score every answer."""
 from __future__ import annotations
 
+import hashlib
 import time
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import ConfigError, LLMError, RagError
@@ -39,9 +41,40 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
     return s
 
 
+def corpus_info(assistant, samples: list[GoldSample], doc_texts: dict[str, str],
+                index_label: Optional[str] = None) -> dict:
+    """What the run read: the index, every article in it with a hash of its text, and a
+    warning for articles no gold question has evidence in (they can take quotes and change
+    the scores, e.g. an article uploaded into the default index)."""
+    st = assistant.settings
+    index = index_label or (st.chroma_url or str(Path(st.index_dir).resolve()))
+    evidence = [e for smp in samples for e in smp.evidence]
+    articles, uncovered = [], []
+    for d in assistant.documents():
+        text = doc_texts[d["doc_id"]]
+        covered = any(e in text for e in evidence)
+        if not covered:
+            uncovered.append(d["doc_id"])
+        articles.append({"doc_id": d["doc_id"], "title": d.get("title"), "source": d.get("source"),
+                         "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                         "chars": len(text), "gold_evidence": covered})
+    warnings = []
+    if uncovered:
+        warnings.append(
+            f"The index {index} holds {len(uncovered)} article(s) the gold file has no evidence in: "
+            f"{', '.join(uncovered)}. Their passages compete for answers and quotes, so the scores "
+            "are not comparable with a run on the gold's own articles; evaluate those with "
+            "--articles DIR (a fresh temporary index) or --index DIR.")
+    return {"index": index, "n_articles": len(articles), "articles": articles,
+            "uncovered": uncovered, "warnings": warnings}
+
+
 def run_eval(assistant, samples: list[GoldSample],
-             progress: Optional[Callable[[int, int], None]] = None) -> dict:
+             progress: Optional[Callable[[int, int], None]] = None,
+             index_label: Optional[str] = None) -> dict:
+    """Score every sample; the result records what it ran on (result["corpus"])."""
     doc_texts = {d["doc_id"]: assistant.document(d["doc_id"]).text for d in assistant.documents()}
+    corpus = corpus_info(assistant, samples, doc_texts, index_label)
     rows = []
     for n, sample in enumerate(samples):
         if progress:
@@ -69,7 +102,7 @@ def run_eval(assistant, samples: list[GoldSample],
         })
     if progress:
         progress(len(samples), len(samples))
-    return {"summary": m.summarize(rows), "results": rows}
+    return {"summary": m.summarize(rows), "corpus": corpus, "results": rows}
 
 
 def compare(old: dict, new: dict) -> dict:

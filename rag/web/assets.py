@@ -40,30 +40,59 @@ JS = """() => {
     const btn = document.getElementById('rag-open-ref');
     if (btn) btn.click();
   };
-  const target = (ev) => (ev.target && ev.target.closest) ? ev.target.closest('.rag-ref') : null;
+  // "Back to the answer": the quote that was opened, in the chat; "Back to the articles": the
+  // Articles tab, at the title that was opened.
+  const back = (el) => {
+    if (el.classList.contains('rag-back-articles')) {
+      const tab = Array.from(document.querySelectorAll('button[role="tab"]'))
+        .find((b) => b.textContent.trim() === 'Articles');
+      if (tab) tab.click();
+      setTimeout(() => {
+        const t = document.querySelector('#rag-docs .rag-ref.rag-active') || document.getElementById('rag-docs');
+        if (t) { t.scrollIntoView({block: 'center'}); if (t.focus) t.focus({preventScroll: true}); }
+      }, 150);
+      return;
+    }
+    const q = document.querySelector('#rag-chat .rag-ref.rag-active');
+    const t = q || document.getElementById('rag-chat');
+    if (t) { t.scrollIntoView({block: 'center'}); if (q) q.focus({preventScroll: true}); }
+  };
+  const target = (ev) => (ev.target && ev.target.closest) ? ev.target.closest('.rag-ref, .rag-back') : null;
+  const act = (el) => (el.classList.contains('rag-back') ? back(el) : open(el));
   document.addEventListener('click', (ev) => {
     const el = target(ev);
     if (!el) return;
     ev.preventDefault(); ev.stopPropagation();
-    open(el);
+    act(el);
   }, true);
   document.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' && ev.key !== ' ') return;
     const el = target(ev);
     if (!el) return;
     ev.preventDefault(); ev.stopPropagation();
-    open(el);
+    act(el);
   }, true);
 }"""
 
 CSS = """
 .rag-hidden { display: none !important; }
-#rag-header { align-items: center; gap: 12px; margin-bottom: 4px; }
-.rag-brand { font-size: 1.35rem; font-weight: 650; color: #12312e; display: flex; align-items: baseline; gap: 10px; }
+#rag-header { align-items: center; gap: 4px 12px; margin-bottom: 4px; flex-wrap: wrap; }
+#rag-header > * { min-width: 0 !important; }
+#rag-brand { flex: 1 1 auto !important; }
+#rag-status { flex: 0 1 auto !important; width: auto !important; }
+.rag-brand { font-size: 1.35rem; font-weight: 650; color: #12312e; display: flex; align-items: baseline;
+  gap: 2px 10px; flex-wrap: wrap; }
+.rag-brand-name { white-space: nowrap; }
 .rag-logo { color: #0f766e; font-size: 1.6rem; line-height: 1; }
 .rag-tagline { font-size: .9rem; font-weight: 400; color: #64748b; }
 .rag-status { font-size: .88rem; padding: 6px 12px; border-radius: 999px; display: inline-flex; align-items: center;
   gap: 8px; float: right; }
+/* phones: brand and tagline on one line, the status pill on its own line below, nothing overflows */
+@media (max-width: 640px) {
+  .rag-brand { font-size: 1.15rem; }
+  .rag-tagline { font-size: .8rem; }
+  .rag-status { float: none; font-size: .8rem; padding: 4px 10px; }
+}
 .rag-status-ready { background: #ecfdf5; color: #065f46; }
 .rag-status-busy { background: #fffbeb; color: #92400e; }
 .rag-status-error { background: #fef2f2; color: #991b1b; }
@@ -119,6 +148,9 @@ CSS = """
 .rag-reader-empty { min-height: 200px; display: flex; align-items: center; justify-content: center; }
 .rag-reader-hint { color: #94a3b8; text-align: center; max-width: 280px; line-height: 1.6; }
 .rag-reader-head { border-bottom: 1px solid #e2e8f0; padding-bottom: 8px; margin-bottom: 8px; }
+.rag-back { display: inline-block; font-size: .82rem; color: #0f766e; background: #f0fdfa; border: 1px solid #99f6e4;
+  border-radius: 999px; padding: 2px 10px; margin-bottom: 8px; cursor: pointer; }
+.rag-back:hover { background: #ccfbf1; }
 .rag-reader-title { font-size: 1.12rem; font-weight: 650; color: #0f172a; line-height: 1.35; }
 .rag-reader-where { font-size: .75rem; color: #94a3b8; margin-bottom: 6px; }
 .rag-reader-body { white-space: pre-wrap; font-family: Georgia, 'Times New Roman', serif; font-size: .98rem;
@@ -132,11 +164,19 @@ table.rag-docs { width: 100%; border-collapse: collapse; font-size: .92rem; back
 table.rag-docs th { text-align: left; font-weight: 600; color: #475569; background: #f1f5f9; padding: 8px 10px; }
 table.rag-docs th, table.rag-docs td { border: none !important; }
 table.rag-docs td { padding: 8px 10px; border-top: 1px solid #eef2f7 !important; vertical-align: top; color: #1e293b; }
-.rag-td-title { max-width: 520px; }
-table.rag-docs td { overflow-wrap: anywhere; }
+.rag-td-title { max-width: 520px; overflow-wrap: break-word; }
+.rag-docid { overflow-wrap: anywhere; }   /* long ids may break anywhere; words never do */
+.rag-td-outlet { overflow-wrap: normal; word-break: keep-all; hyphens: manual; }
 #rag-docs { overflow-x: auto; }
 .rag-nowrap { white-space: nowrap; }
+.rag-doclink { color: #0f766e; font-weight: 600; cursor: pointer; }
+.rag-doclink:hover { text-decoration: underline; }
+.rag-doclink.rag-active { background: #ccfbf1; border-radius: 4px; }
 .rag-num-cell { text-align: right; }
+@media (max-width: 640px) {  /* phones: the four columns fit without a sideways scroll */
+  table.rag-docs { font-size: .84rem; }
+  table.rag-docs th, table.rag-docs td { padding: 6px 6px; }
+}
 .rag-empty { color: #64748b; padding: 20px; text-align: center; border: 1px dashed #cbd5e1; border-radius: 10px; }
 .rag-report { font-size: .9rem; line-height: 1.5; padding: 6px 2px; }
 .rag-report-ok { color: #065f46; }

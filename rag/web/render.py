@@ -188,14 +188,23 @@ READER_EMPTY = ('<div class="rag-reader rag-reader-empty"><div class="rag-reader
                 '</div></div>')
 
 
+BACK_LABELS = {"answer": "← Back to the answer", "articles": "← Back to the articles"}
+
+
 def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None,
-                  short: Optional[tuple[int, int]] = None) -> str:
-    """The whole article, escaped, with text[start:end] wrapped in <mark id="rag-hl">
-    (and the short answer inside it, if given, in <strong>)."""
+                  short: Optional[tuple[int, int]] = None, back: Optional[str] = None) -> str:
+    """The whole article, escaped, with text[start:end] wrapped in <mark id="rag-hl"> (and the
+    short answer inside it, if given, in <strong>).
+
+    `back` ("answer" or "articles") adds a link back to where the article was opened from
+    (on a phone the reader sits below the chat, far from the quote that was clicked)."""
     text = doc.text
-    meta = " · ".join(str(x) for x in (doc.outlet, doc.date) if x)
+    meta = " · ".join(str(x) for x in (doc.outlet, doc.date, getattr(doc, "place", None)) if x)
     src = PurePath(str(doc.source)).name if doc.source else ""
-    head = (f'<div class="rag-reader-head"><div class="rag-reader-title">{esc(doc.title or doc.doc_id)}</div>'
+    back_html = (f'<span class="rag-back rag-back-{back}" role="button" tabindex="0">{esc(BACK_LABELS[back])}</span>'
+                 if back in BACK_LABELS else "")
+    head = (f'<div class="rag-reader-head">{back_html}'
+            f'<div class="rag-reader-title">{esc(doc.title or doc.doc_id)}</div>'
             f'<div class="rag-meta">{esc(meta)}{" · " if meta and src else ""}'
             f'<span class="rag-meta-dim">{esc(src)}</span></div></div>')
     if start is not None and end is not None and 0 <= start < end <= len(text):
@@ -212,16 +221,19 @@ def render_reader_error(message: str) -> str:
 
 
 def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
+    """The indexed articles; a title opens its article in the reader (whole, nothing highlighted)."""
     docs = list(docs)
     if not docs:
         return '<div class="rag-empty">No articles indexed yet. Upload some below.</div>'
     rows = "".join(
-        f'<tr><td class="rag-td-title">{esc(d.get("title") or d.get("doc_id"))}'
-        f'<div class="rag-meta-dim rag-small">{esc(d.get("doc_id"))}</div></td>'
-        f'<td>{esc(d.get("outlet") or "–")}</td><td class="rag-nowrap">{esc(d.get("date") or "–")}</td>'
+        f'<tr><td class="rag-td-title"><span class="rag-doclink rag-ref {ref_classes(d.get("doc_id"), 0, 0)}" '
+        f'role="button" tabindex="0" title="Open in the reader">{esc(d.get("title") or d.get("doc_id"))}</span>'
+        f'<div class="rag-meta-dim rag-small rag-docid">{esc(d.get("doc_id"))}</div></td>'
+        f'<td class="rag-td-outlet">{esc(d.get("outlet") or "–")}</td><td class="rag-nowrap">{esc(d.get("date") or "–")}</td>'
         f'<td class="rag-num-cell">{esc(d.get("chunks") if d.get("chunks") is not None else "–")}</td></tr>'
         for d in docs)
-    return (f'<div class="rag-docs-count">{len(docs)} article{"s" if len(docs) != 1 else ""} indexed</div>'
+    return (f'<div class="rag-docs-count">{len(docs)} article{"s" if len(docs) != 1 else ""} indexed'
+            ' · click a title to read it</div>'
             '<table class="rag-docs"><thead><tr><th>Title</th><th>Outlet</th><th>Date</th>'
             f'<th class="rag-num-cell">Chunks</th></tr></thead><tbody>{rows}</tbody></table>')
 
