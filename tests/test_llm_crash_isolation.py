@@ -60,6 +60,9 @@ def served_ui(tmp_path):
                 return False
 
         assert wait_until(up, timeout=120), (tmp_path / "serve.log").read_text(errors="replace")[-2000:]
+        # the page answers once the index, the embedding model and the reader are loaded
+        assert wait_until(lambda: "Ready in" in (tmp_path / "serve.log").read_text(errors="replace"),
+                          timeout=180), (tmp_path / "serve.log").read_text(errors="replace")[-2000:]
         yield proc, url
     finally:
         proc.terminate()

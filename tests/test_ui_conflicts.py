@@ -28,14 +28,14 @@ def test_conflicting_figures_are_shown_side_by_side_and_open_in_the_reader(app):
     assistant, url = app
     with chromium_page() as page:
         wait_ready(page, url)
-        msg = ask(page, "How many people died in the Old Quay Footbridge collapse?")
+        msg = ask(page, "How much did the bridge's renovation cost?")
         assert "sources differ" in msg.locator(".rag-text").inner_text().lower()
         box = msg.locator(".rag-conflict")
         assert box.is_visible()
         sides = box.locator(".rag-side")
         assert sides.count() >= 2
         values = [sides.nth(i).locator(".rag-side-value").inner_text() for i in range(sides.count())]
-        assert any("Twelve" in v for v in values) and any("Fourteen" in v for v in values), values
+        assert any("$4.2 million" in v for v in values) and any("$1.6 million" in v for v in values), values
         outlets = {sides.nth(i).locator(".rag-meta").inner_text() for i in range(sides.count())}
         assert len(outlets) >= 2  # each side names its own outlet and date
         shot(page, "11-conflict")

@@ -56,10 +56,14 @@ def merge_nested(ranked: list[Candidate]) -> list[Candidate]:
             k.start <= c.start and c.end <= k.end or c.start <= k.start and k.end <= c.end)), None)
         if host is None:
             kept.append(c)
-        elif c.end - c.start > host.end - host.start and (
-                c.from_rules or len(c.text.split()) <= len(host.text.split()) + 3):
-            # c contains host and adds at most a qualifier ("more than US$..."), or is the typed
-            # phrase the rules read: keep host's probability, c's span
+        elif c.from_rules != host.from_rules:
+            # one is the typed phrase the rules read ("more than US$900 million"): a span that
+            # does not move with small changes of the scores; keep the better probability
+            if c.from_rules:
+                host.start, host.end, host.text = c.start, c.end, c.text
+                host.sentence, host.from_rules = c.sentence or host.sentence, True
+        elif c.end - c.start > host.end - host.start and len(c.text.split()) <= len(host.text.split()) + 3:
+            # c contains host and adds at most a qualifier: keep host's probability, c's span
             host.start, host.end, host.text, host.sentence = c.start, c.end, c.text, c.sentence or host.sentence
     return kept
 

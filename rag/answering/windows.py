@@ -19,7 +19,16 @@ class Window:
 
 def make_windows(tokenizer, questions: list[str], contexts: list[str], max_length: int = 256,
                  stride: int = 64, answers: Optional[list[list[tuple[str, int]]]] = None) -> list[Window]:
-    """SQuAD-style windows: the context is cut into overlapping pieces that fit with the question."""
+    """SQuAD-style windows: the context is cut into overlapping pieces that fit with the question.
+    A question longer than a third of a window is cut to its first tokens (SQuAD questions are
+    short; a pasted paragraph must not leave no room for the passage)."""
+    limit = max(8, max_length // 3)
+    cut = []
+    for q in questions:
+        enc_q = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
+        offs = enc_q["offset_mapping"]
+        cut.append(q[:offs[limit - 1][1]] if len(offs) > limit else q)
+    questions = cut
     enc = tokenizer(questions, contexts, truncation="only_second", max_length=max_length, stride=stride,
                     return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
     out = []

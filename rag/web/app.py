@@ -95,9 +95,11 @@ def stream_answer(assistant, question: str, top_k: Optional[int], history: list[
                   backend: Optional[str], model: Optional[str]):
     """assistant.ask_stream with the conversation, the chosen backend and, for a server backend,
     the typed model name (per request; local runs its file)."""
-    model = (model or "").strip() or None
-    return assistant.ask_stream(question, top_k=top_k, history=history or None, llm=backend or None,
-                                model=model if backend in SERVER_BACKENDS else None)
+    kwargs: dict[str, Any] = {"top_k": top_k, "history": history or None, "llm": backend or None}
+    model = (model or "").strip()
+    if model and backend in SERVER_BACKENDS:
+        kwargs["model"] = model
+    return assistant.ask_stream(question, **kwargs)
 
 
 SERVER_BACKENDS = ("openai", "ollama")
