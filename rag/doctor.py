@@ -109,7 +109,8 @@ def check(a: "Assistant", dense_sample: int = 20) -> DoctorReport:
         n = sum(len(by_doc[d]) for d in orphans)
         rep.problems.append(Problem("orphan_chunks", None, f"{n} chunk(s) of {len(orphans)} document(s) "
                                     f"with no document record ({', '.join(orphans[:5])}"
-                                    f"{', ...' if len(orphans) > 5 else ''}): an interrupted ingest"))
+                                    f"{', ...' if len(orphans) > 5 else ''}): an interrupted ingest or removal "
+                                    "(readers ignore them)"))
     if stale:
         rep.problems.append(Problem("stale_chunks", None, f"{sum(stale.values())} chunk(s) of another "
                                     f"version than their record names, of {len(stale)} document(s) "

@@ -61,8 +61,9 @@ def test_remove_document(tmp_path, articles_copy):
         a.document(doc_id)
     ans = a.ask("How much did vaccine diplomacy save the state budget?")
     assert all(q.doc_id != doc_id for q in ans.quotes + ans.closest)
+    assert a.remove(doc_id) == "already removed"  # idempotent: running it again is not an error
     with pytest.raises(DocumentNotFoundError):
-        a.remove(doc_id)
+        a.remove("no-such-document")
 
 
 def test_bad_inputs_are_refused_by_name_and_the_rest_is_ingested(tmp_path, articles_copy):

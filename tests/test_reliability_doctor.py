@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rag import Assistant
 from rag.doctor import check, repair
+from rag.errors import DocumentNotFoundError
 from rag.store import chunk_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,3 +94,35 @@ def test_committed_records_are_seen_even_if_the_token_was_not_replaced(tmp_path,
     monkeypatch.undo()
     b = Assistant(index_dir=idx)
     assert {r.doc_id for r in b.sparse.get().records} == {VNS, VOV}
+
+
+def test_remove_finishes_an_interrupted_removal_and_doctor_sees_a_vanished_document(tmp_path, articles_copy):
+    """A removal killed after deleting the record (chunks left) is finished by running
+    `rag remove` again; a document that vanished entirely is reported and re-ingested."""
+    idx = tmp_path / "idx"
+    a = Assistant(index_dir=idx)
+    assert a.ingest([articles_copy]).ok
+
+    a.store.docs.delete(ids=[VNS])  # what a kill between the two deletes used to leave
+    r = subprocess.run([sys.executable, "-m", "rag", "remove", VNS, "--index", str(idx)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0 and f"removed {VNS}" in r.stdout, r.stdout + r.stderr
+    assert a.store.chunks_of([VNS]) == [] and check(a).ok
+    r = subprocess.run([sys.executable, "-m", "rag", "remove", VNS, "--index", str(idx)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0 and f"{VNS} was already removed" in r.stdout, r.stdout + r.stderr
+    with pytest.raises(DocumentNotFoundError):
+        a.remove("no-such-article")
+    assert repair(a).ok and VNS not in {d["doc_id"] for d in a.documents()}  # repair does not bring it back
+
+    # the old failure: an update killed between deleting the old version and writing the new
+    a.store.docs.delete(ids=[VOV])
+    a.store.chunks.delete(where={"document_id": VOV})
+    rep = check(a)
+    assert [(p.kind, p.doc_id) for p in rep.problems] == [("missing_document", VOV)], rep.render()
+    fixed = repair(a)
+    assert fixed.ok and any(f"{VOV}: re-ingested" in x for x in fixed.repaired), fixed.render()
+    ans = a.ask("How much did vaccine diplomacy save the state budget?")
+    assert not ans.abstained and any(q.doc_id == VOV for q in ans.quotes)
+    for q in ans.quotes:
+        assert a.document(q.doc_id).text[q.start:q.end] == q.text

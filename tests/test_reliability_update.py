@@ -342,7 +342,7 @@ def _assert_remove_run(r: dict, label: str, target: str) -> None:
 
 def _kill_everywhere(z: Zygote, url, store: str) -> dict:
     """Kill each operation right after each of its Chroma writes, then at moments spread
-    over its uninterrupted duration (5 at least, more until at least 10 kills landed)."""
+    over its uninterrupted duration (4 at least, more until at least 10 kills landed)."""
     stats = {}
     for op in ("update", "remove"):
         calib = z.operate(url, op, target="harbour" if op == "remove" else None)
@@ -361,11 +361,13 @@ def _kill_everywhere(z: Zygote, url, store: str) -> dict:
                 _assert_remove_run(r, label, target)
             c["kills"] += r["killed"]
             c["repaired"] += bool(r["repaired"])
+            print(f"{label}: {'killed' if r['killed'] else 'finished first'}; doctor "
+                  f"{'repaired ' + str(r['doctor']) if r['repaired'] else 'clean'}", flush=True)
 
         for n in range(1, writes + 1):
             run(f"after write {n} of {writes}", kill_after=n)
         timed = 0
-        while timed < 5 or (c["kills"] < 10 and timed < 14):
+        while timed < 4 or (c["kills"] < 10 and timed < 14):
             frac = (timed % 7 + 0.5) / 7 if timed < 7 else (timed % 7 + 1.0) / 7
             run(f"at {frac * secs:.3f} s of {secs:.3f} s", kill_at=frac * secs)
             timed += 1
