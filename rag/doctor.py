@@ -193,7 +193,7 @@ def repair(a: "Assistant") -> DoctorReport:
             else:
                 doc = a.store.get_document(doc_id)
                 chunks = chunk_document(doc_id, doc.text, a.settings.chunking.max_words,
-                                        a.settings.chunking.overlap_sentences)
+                                        a.settings.chunking.overlap_sentences, a.settings.chunking.max_chars)
                 vectors = a.embedder.embed([c.text for c in chunks])
                 a.store.vector_store.delete(ref_doc_id=doc_id)  # keep the record: it holds the text
                 a.store.add_document(doc, chunks, vectors, rec.get("source_key", ""))
