@@ -28,6 +28,7 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)
     refused: list[IngestError] = field(default_factory=list)
     chunks: int = 0
+    kept: list[str] = field(default_factory=list)  # indexed version kept: the new one is unreadable
 
     @property
     def ok(self) -> bool:
@@ -36,7 +37,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "skipped": self.skipped,
                 "refused": [{"source": e.source, "reason": e.reason} for e in self.refused],
-                "chunks": self.chunks}
+                "kept": self.kept, "chunks": self.chunks}
 
 
 def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
@@ -45,6 +46,24 @@ def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
     if rec is None or rec.get("source_key") == source_key:
         return doc.doc_id
     return f"{doc.doc_id}-{sha256_bytes(source_key.encode())[:6]}"
+
+
+def _prepare(loaded, source_key: str, records: dict[str, dict], settings: Settings,
+             report: IngestReport) -> list[tuple[Document, list]]:
+    """The loaded documents with their chunks (refusing those without any), before
+    anything already indexed is touched."""
+    out = []
+    for doc in loaded.documents:
+        doc_id = _unique_id(doc, source_key, records)
+        if doc_id != doc.doc_id:
+            doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
+        chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
+                                settings.chunking.overlap_sentences, settings.chunking.max_chars)
+        if not chunks:
+            report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
+            continue
+        out.append((doc, chunks))
+    return out
 
 
 BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
@@ -84,29 +103,35 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
     for n, path in enumerate(files, start=1):
         if progress:
             progress(n - 1, len(files), str(path))
+        source_key = str(path.resolve())
         try:
             loaded = load_file(path, max_bytes)
+            docs = _prepare(loaded, source_key, records, settings, report)
         except IngestError as e:
             report.refused.append(e)
             continue
+        except Exception as e:  # a bug on one odd file must not sink the batch
+            report.refused.append(IngestError(str(path), f"could not be indexed ({type(e).__name__}: {e}); "
+                                                         "please report this file"))
+            continue
         report.refused.extend(loaded.refused)
-        source_key = str(path.resolve())
         old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
-        if old and all(r.get("sha256") == loaded.sha256 for r in old.values()):
+        if old and all(loaded.sha256 in (r.get("sha256"), r.get("kept_in")) for r in old.values()):
             report.skipped.extend(sorted(old))
             continue
+        # Part of the new version unreadable (a .jsonl line now malformed): the articles it no
+        # longer yields may be the ones on the refused lines, so their indexed version stays.
+        new_ids = {d.doc_id for d, _c in docs}
+        unreadable = bool(loaded.refused) or len(docs) < len(loaded.documents)
+        kept = sorted(i for i in old if i not in new_ids) if unreadable else []
+        if kept:
+            store.mark_kept(kept, loaded.sha256)
+            report.kept.extend(kept)
         for doc_id in old:
-            store.delete_document(doc_id)
-            records.pop(doc_id, None)
-        for doc in loaded.documents:
-            doc_id = _unique_id(doc, source_key, records)
-            if doc_id != doc.doc_id:
-                doc = Document(doc_id, doc.title, doc.source, doc.text, doc.date, doc.outlet, doc.sha256)
-            chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
-                                    settings.chunking.overlap_sentences)
-            if not chunks:
-                report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
-                continue
+            if doc_id not in kept:
+                store.delete_document(doc_id)
+                records.pop(doc_id, None)
+        for doc, chunks in docs:
             if any(d.doc_id == doc.doc_id for d, _c, _k, _u in pending):
                 flush()  # one Chroma call must not carry the same ids twice
             pending.append((doc, chunks, source_key, doc.doc_id in old))

@@ -168,6 +168,13 @@ class Store:
         self.docs.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=[[1.0]] * len(ids))
         self.bump_generation()
 
+    def mark_kept(self, doc_ids: list[str], sha256: str) -> None:
+        """These documents stay as indexed although their source file changed to the
+        version `sha256`, which no longer yields them readably (a malformed .jsonl line):
+        an unchanged re-ingest of that version skips the file instead of redoing it."""
+        if doc_ids:
+            self.docs.update(ids=list(doc_ids), metadatas=[{"kept_in": sha256}] * len(doc_ids))
+
     def delete_document(self, doc_id: str) -> None:
         """Remove the record first (the document vanishes at once), then its chunks."""
         self.docs.delete(ids=[doc_id])
