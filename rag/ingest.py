@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+import numpy as np
+
 from .chunking import chunk_document
 from .documents import Document, sha256_bytes
 from .embeddings import Embedder
@@ -89,7 +91,10 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         if not pending:
             return
         texts = [c.text for _d, chunks, _k, _u in pending for c in chunks]
-        vectors = embedder.embed(texts)
+        # one long document is one pending item of ~30,000 chunks: tokenizing them all at
+        # once held ~GB of tokenizer state; slices keep it to BATCH_CHUNKS texts
+        vectors = np.concatenate([embedder.embed(texts[i:i + BATCH_CHUNKS])
+                                  for i in range(0, len(texts), BATCH_CHUNKS)])
         items, at = [], 0
         for doc, chunks, key, _updated in pending:
             items.append((doc, chunks, vectors[at:at + len(chunks)], key))
