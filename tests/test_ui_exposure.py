@@ -257,3 +257,25 @@ def test_uploads_are_deleted_once_ingested(assistant, tmp_path):
     kept = Path(assistant.settings.index_dir) / "uploads" / f.name
     assert kept.read_text(encoding="utf-8") == f.read_text(encoding="utf-8")
     assistant.remove("mill-2025-12-03-kelvar-mill")
+
+
+def test_allowed_hosts_and_guard_are_part_of_every_launch():
+    import socket
+
+    from rag.settings import Settings
+    from rag.web.app import launch_kwargs
+    from rag.web.guard import ExposureGuard, allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", None) == ["127.0.0.1", "localhost", "::1"]
+    assert allowed_hosts("10.1.2.3", " News.Example.org , [fd00::1]") == \
+        ["127.0.0.1", "localhost", "::1", "10.1.2.3", "news.example.org", "fd00::1"]
+    wild = allowed_hosts("0.0.0.0", None)
+    assert socket.gethostname().lower() in wild and "0.0.0.0" not in wild
+    s = Settings()
+    s = s.model_copy(update={"ui": s.ui.model_copy(update={"allowed_hosts": "news.example.org",
+                                                           "upload_quota_mb": 7})})
+    kw = launch_kwargs(s)
+    (mw,) = kw["app_kwargs"]["middleware"]
+    assert mw.cls is ExposureGuard and kw["app_kwargs"]["openapi_url"] is None
+    policy = mw.kwargs["policy"]
+    assert "news.example.org" in policy.hosts and policy.quota == 7_000_000

@@ -472,6 +472,9 @@ def launch_kwargs(settings: Settings, host: Optional[str] = None, port: Optional
               enable_monitoring=False, pwa=False, run_history=False, footer_links=["api", "settings"],
               theme=theme(), css=CSS, js=JS,
               app_kwargs={"docs_url": None, "redoc_url": None, "openapi_url": None})
+    # what gets in: Host header, the page's functions, upload quota (guard.py)
+    policy = ExposurePolicy(allowed_hosts(kw["server_name"], ui.allowed_hosts), int(ui.upload_quota_mb * 1e6))
+    kw["app_kwargs"]["middleware"] = [Middleware(ExposureGuard, policy=policy)]
     if ui.username and ui.password:
         kw["auth"] = (ui.username, ui.password)
         kw["auth_message"] = "News QA: sign in to ask questions about the articles."
@@ -501,12 +504,10 @@ def launch(index_dir: Optional[str | Path] = None, settings: Optional[Settings] 
     demo.queue(default_concurrency_limit=settings.ui.concurrency)
     kw = launch_kwargs(settings, host, port, index_dir)
     bind = kw["server_name"]
-    hosts = allowed_hosts(bind, settings.ui.allowed_hosts)
-    demo.rag_policy = ExposurePolicy(demo, hosts, int(settings.ui.upload_quota_mb * 1e6))
-    kw["app_kwargs"]["middleware"] = [Middleware(ExposureGuard, policy=demo.rag_policy)]
     if not quiet:
-        print(f"[rag] answering to the host names {', '.join(hosts)} (setting RAG_UI__ALLOWED_HOSTS "
-              "adds more)", file=sys.stderr, flush=True)
+        hosts = kw["app_kwargs"]["middleware"][0].kwargs["policy"].hosts
+        print(f"[rag] answering to the host names {', '.join(sorted(hosts))} "
+              "(setting RAG_UI__ALLOWED_HOSTS adds more)", file=sys.stderr, flush=True)
     if bind not in ("127.0.0.1", "localhost", "::1") and "auth" not in kw and not quiet:
         print(f"[rag] warning: listening on {bind} without a login; set RAG_UI__USERNAME and "
               "RAG_UI__PASSWORD to require one.", file=sys.stderr, flush=True)

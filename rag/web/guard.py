@@ -5,7 +5,7 @@ gradio routes every event of the page (upload, remove, the timer, ...) through t
 public routes as its API (``/gradio_api/queue/join``, ``/run/..``, ``/call/..``): a
 function hidden from the API page (``api_visibility="private"``) is still callable by
 anyone who knows its index or name. This ASGI middleware, installed in gradio's FastAPI
-app (``launch(app_kwargs={"middleware": ...})``), closes that door:
+app (``demo.launch(app_kwargs={"middleware": ...})``, see app.launch_kwargs), closes that door:
 
 - **Host.** A request whose ``Host`` header is not the bind address, a loopback name or
   an entry of ``RAG_UI__ALLOWED_HOSTS`` is refused (400): a DNS-rebinding page, whose
@@ -75,9 +75,7 @@ def _host_of(value: str) -> Optional[str]:
 class ExposurePolicy:
     """Settings and state shared by the middleware: page tokens, upload accounting."""
 
-    def __init__(self, blocks, hosts: Iterable[str], upload_quota_bytes: int,
-                 window_s: float = 3600.0):
-        self.blocks = blocks
+    def __init__(self, hosts: Iterable[str], upload_quota_bytes: int, window_s: float = 3600.0):
         self.hosts = set(hosts)
         self.any_host = "*" in self.hosts
         self.quota = int(upload_quota_bytes)
@@ -113,15 +111,16 @@ class ExposurePolicy:
             self._uploads[client].append((time.monotonic(), n))
 
     # -- functions ----------------------------------------------------------------------
-    def is_public_call(self, path: str, body: bytes) -> bool:
-        """Whether a function call names a public function (the API's `ask`); anything
-        that cannot be resolved counts as not public."""
+    @staticmethod
+    def is_public_call(blocks, path: str, body: bytes) -> bool:
+        """Whether a function call names a public function of `blocks` (the API's `ask`);
+        anything that cannot be resolved counts as not public."""
         try:
             data = json.loads(body or b"{}")
         except ValueError:
             return False
         fn_index = data.get("fn_index") if isinstance(data, dict) else None
-        fns = getattr(self.blocks, "fns", {}) or {}
+        fns = getattr(blocks, "fns", None) or {}
         fn = None
         if isinstance(fn_index, int) and not isinstance(fn_index, bool):
             fn = fns.get(fn_index)
@@ -163,7 +162,8 @@ class ExposureGuard:
         page = p.valid_token(_cookie(headers.get("cookie", ""), p.cookie))
         if path.startswith(API_PREFIX) and path[len(API_PREFIX):].startswith(_CALL_ROUTES):
             body = await _read_body(receive)
-            if not page and not p.is_public_call(path, body):
+            blocks = scope["app"].get_blocks() if hasattr(scope.get("app"), "get_blocks") else None
+            if not page and not p.is_public_call(blocks, path, body):
                 return await _refuse(send, 403, "Only the public API (ask) can be called directly; "
                                      "the page's own functions need the page: open it in a browser "
                                      "(reload it if the server was restarted).")
