@@ -279,3 +279,22 @@ def test_allowed_hosts_and_guard_are_part_of_every_launch():
     assert mw.cls is ExposureGuard and kw["app_kwargs"]["openapi_url"] is None
     policy = mw.kwargs["policy"]
     assert "news.example.org" in policy.hosts and policy.quota == 7_000_000
+
+
+def test_page_shows_titles_without_bidi_controls_and_messages_without_paths():
+    """Indexes built before titles were cleaned still show them readably; error messages
+    (the index folder, a lock holder's command line) lose their absolute paths."""
+    from rag.documents import Document
+    from rag.web import render
+
+    doc = Document("d", "\u202etxt.exe lessY dam", "/srv/news/in/dam.txt", "The dam holds 7500 cubic metres.",
+                   "2025-11-10", "V\u200bNS")
+    html = render.render_reader(doc, 4, 7) + render.render_docs_table([{"doc_id": "d", "title": doc.title,
+                                                                          "outlet": doc.outlet}])
+    assert "txt.exe lessY dam" in html and "VNS" in html and "dam.txt" in html
+    assert not any(c in html for c in "\u202e\u200b") and "/srv/news" not in html
+    assert "\u202e" not in render.render_user("How many?\u202e")
+    msg = render.render_error("The index at /srv/news/index is being written by pid 7 (rag ingest "
+                              "/home/ann/feeds/a.jsonl); see http://127.0.0.1:8080/v1")
+    assert "/srv" not in msg and "/home" not in msg and "a.jsonl" in msg and "http://127.0.0.1:8080/v1" in msg
+    assert "/srv" not in render.render_status("Opening the index in /srv/news/index", False)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..answer import Answer, Quote
 from ..documents import public_source
-from ..textclean import clean_label
+from ..textclean import clean_label, strip_invisible
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -176,7 +176,7 @@ def render_pending(label: str = "Reading the articles…") -> str:
 
 
 def render_user(question: str) -> str:
-    return f'<div class="rag-user">{esc(question)}</div>'
+    return f'<div class="rag-user">{esc(strip_invisible(question or ""))}</div>'
 
 
 def render_error(message: str) -> str:
