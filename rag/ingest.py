@@ -111,6 +111,11 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         source_key = str(path.resolve())
         try:
             loaded = load_file(path, max_bytes)
+            report.refused.extend(loaded.refused)
+            old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
+            if old and all(loaded.sha256 in (r.get("sha256"), r.get("kept_in")) for r in old.values()):
+                report.skipped.extend(sorted(old))
+                continue
             docs = _prepare(loaded, source_key, records, settings, report)
         except IngestError as e:
             report.refused.append(e)
@@ -118,11 +123,6 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         except Exception as e:  # a bug on one odd file must not sink the batch
             report.refused.append(IngestError(str(path), f"could not be indexed ({type(e).__name__}: {e}); "
                                                          "please report this file"))
-            continue
-        report.refused.extend(loaded.refused)
-        old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
-        if old and all(loaded.sha256 in (r.get("sha256"), r.get("kept_in")) for r in old.values()):
-            report.skipped.extend(sorted(old))
             continue
         # Part of the new version unreadable (a .jsonl line now malformed): the articles it no
         # longer yields may be the ones on the refused lines, so their indexed version stays.
