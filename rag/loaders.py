@@ -1,8 +1,10 @@
 """Load files into Documents: .txt, .md, .html/.htm, .jsonl.
 
-For .txt and .md the document text is exactly the decoded file, so every
+For .txt and .md the document text is exactly the decoded file, less invisible
+format and control characters (textclean.py), so for ordinary files every
 offset can be checked against the file on disk. HTML keeps visible text only.
-Every refusal is an IngestError naming the file (and line) and what to do.
+Every field of a .jsonl line is checked. Every refusal is an IngestError naming
+the file (and line, and field) and what to do.
 """
 from __future__ import annotations
 
