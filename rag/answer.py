@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .documents import Document
+from .documents import Document, public_source
 
 
 @dataclass(frozen=True)
 class Quote:
-    """A verbatim span of one document: document.text[start:end] == text."""
+    """A verbatim span of one document: document.text[start:end] == text.
+
+    `source` is the article's URL or file name (documents.public_source), never
+    an absolute path on the machine that answered."""
 
     doc_id: str
     title: str
@@ -29,7 +32,7 @@ class Quote:
         """The only way quotes are made: by slicing the document itself."""
         if not (0 <= start < end <= len(doc.text)):
             raise ValueError(f"span {start}:{end} outside document {doc.doc_id}")
-        return cls(doc.doc_id, doc.title, doc.source, start, end, doc.text[start:end],
+        return cls(doc.doc_id, doc.title, public_source(doc.source), start, end, doc.text[start:end],
                    doc.outlet, doc.date)
 
     def to_dict(self) -> dict:

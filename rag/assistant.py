@@ -20,6 +20,7 @@ from .serverlock import write_lock
 from .settings import Settings
 from .sparse import SparseCache
 from .store import Store
+from .textclean import has_surrogate, strip_invisible
 from .textnorm import TOKEN_RE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -121,12 +122,26 @@ class Assistant:
 
     # -- questions ------------------------------------------------------------
     def check_question(self, question: str) -> str:
+        if isinstance(question, (bytes, bytearray)):
+            try:
+                question = bytes(question).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise QuestionError(f"The question is not valid UTF-8 text (byte {e.start}); "
+                                    "type it again or re-encode it as UTF-8.") from None
         if not isinstance(question, str):
             raise QuestionError("The question must be text.")
-        q = " ".join(_CONTROL.sub(" ", question).split())
+        limit = self.settings.answer.max_question_chars
+        if len(question) > 20 * limit:  # not worth cleaning: the limit is counted after it
+            raise QuestionError(
+                f"The question is {len(question):,} characters long; the limit is {limit:,} "
+                "(setting RAG_ANSWER__MAX_QUESTION_CHARS). Ask something shorter.")
+        if has_surrogate(question):  # undecodable bytes on a command line, "\ud800" in JSON
+            raise QuestionError("The question is not valid text (it holds bytes that are not UTF-8, "
+                                "or a lone \\u escape); type it again or re-encode it as UTF-8.")
+        # invisible characters go before matching: "7<ZWSP>5" asks about 75
+        q = " ".join(strip_invisible(_CONTROL.sub(" ", question)).split())
         if not q:
             raise QuestionError("The question is empty: type a question about the articles.")
-        limit = self.settings.answer.max_question_chars
         if len(q) > limit:
             raise QuestionError(
                 f"The question is {len(q):,} characters long; the limit is {limit:,} "

@@ -8,7 +8,9 @@ text, so ``text[start:end]`` is the chunk, always.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Words after which a period does not end a sentence.
 _ABBREV = {
@@ -73,18 +75,77 @@ class Chunk:
         return f"{self.doc_id}::{self.index}"
 
 
+_TAIL = re.compile(r"\S*+\Z")  # the run of non-space characters ending a window
+
+
+@lru_cache(maxsize=8)
+def _first_words(n: int) -> re.Pattern:
+    """The first n words from a position (possessive: no backtracking, linear)."""
+    return re.compile(r"(?:\s*+\S++){%d}" % n)
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Mn", "Mc", "Me")
+
+
+MAX_CHARS = 1200  # default hard bound on a chunk's length (settings.chunking.max_chars)
+
+
+def bound_spans(text: str, spans: list[tuple[int, int]], max_words: int,
+                max_chars: int) -> list[tuple[int, int]]:
+    """Spans no longer than `max_words` words and `max_chars` characters.
+
+    A sentence over either bound (a text with no sentence breaks is one
+    sentence) is cut after its last whole word that fits; a single "word"
+    longer than `max_chars` (no spaces at all) is cut inside, never between a
+    letter and its combining marks. Linear in the length of the text: each
+    piece looks at no more than `max_chars` characters, with regular
+    expressions rather than a Python loop over words.
+    """
+    out: list[tuple[int, int]] = []
+    words = _first_words(max(1, max_words))
+    for s, e in spans:
+        if e - s <= max_chars and len(text[s:e].split()) <= max_words:
+            out.append((s, e))
+            continue
+        while s < e:
+            while s < e and text[s].isspace():
+                s += 1
+            if s >= e:
+                break
+            stop = min(e, s + max_chars)
+            if stop < e and not text[stop].isspace():  # the window ends inside a word
+                tail = max(text.rfind(" ", s, stop), text.rfind("\n", s, stop)) + 1
+                if tail <= s:  # other whitespace (tabs, no-break spaces), or none at all
+                    tail = _TAIL.search(text, s, stop).start()
+                if tail > s:
+                    stop = tail  # cut before that word
+                else:  # one "word" longer than max_chars: cut inside it, but keep
+                    back = stop  # a letter together with the marks that follow it
+                    while back > max(s + 1, stop - 32) and _is_mark(text[back]):
+                        back -= 1
+                    stop = stop if _is_mark(text[back]) else back
+            m = words.match(text, s, stop)
+            cut = m.end() if m else s + len(text[s:stop].rstrip())
+            out.append((s, cut))
+            s = cut
+    return out
+
+
 def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: int,
-                   body_start: int = 0) -> list[Chunk]:
+                   max_chars: int = MAX_CHARS, body_start: int = 0) -> list[Chunk]:
     """Pack whole sentences into chunks of about `max_words`, with overlap.
 
     A chunk never crosses a paragraph break (blank line) unless a paragraph is
-    a single short sentence, so chunks stay on one topic. Sentences start at
-    `body_start` (Document.body_start): a leading dateline is in no chunk, so no
-    sentence read from a chunk begins with it; offsets stay into the whole text. Sentences
-    are split and packed as if there were no body_start, then the first is clipped, so
-    reading a dateline moves where the first chunk starts and nothing else.
+    a single short sentence, so chunks stay on one topic. Whatever the
+    punctuation, no chunk is longer than `max_words` words or `max_chars`
+    characters: longer sentences are split at a word boundary (bound_spans),
+    and every chunk is still text[start:end]. Sentences start at `body_start`
+    (Document.body_start): a leading dateline is in no chunk; sentences are split
+    and packed as if there were no body_start, then the first is clipped, so reading
+    a dateline moves where the first chunk starts and nothing else.
     """
-    sents = split_sentences(text)
+    sents = bound_spans(text, split_sentences(text), max_words, max_chars)
     words = [len(text[s:e].split()) for s, e in sents]
     if body_start > 0:
         clipped = []
@@ -102,7 +163,8 @@ def chunk_document(doc_id: str, text: str, max_words: int, overlap_sentences: in
     i = 0
     while i < len(sents):
         j, total = i, 0
-        while j < len(sents) and (j == i or total + words[j] <= max_words):
+        while j < len(sents) and (j == i or (total + words[j] <= max_words
+                                             and sents[j][1] - sents[i][0] <= max_chars)):
             total += words[j]
             j += 1
         s, e = sents[i][0], sents[j - 1][1]

@@ -282,7 +282,8 @@ def repair(a: "Assistant") -> DoctorReport:
                 continue
             doc = store.get_document(doc_id)
             chunks = chunk_document(doc_id, doc.text, a.settings.chunking.max_words,
-                                    a.settings.chunking.overlap_sentences, doc.body_start)
+                                    a.settings.chunking.overlap_sentences,
+                                    a.settings.chunking.max_chars, body_start=doc.body_start)
             vectors = a.embedder.embed([c.text for c in chunks])
             store.add_document(doc, chunks, vectors, rec.get("source_key", ""))  # a new version, switched
             why = "source file missing" if not src.is_file() else "source file changed since"

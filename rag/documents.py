@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass
+from pathlib import PurePath
 from typing import Optional
 
 
@@ -11,7 +12,7 @@ from typing import Optional
 class Document:
     doc_id: str
     title: str
-    source: str  # file path or URL
+    source: str  # file path or URL (internal: shown as public_source(source))
     text: str
     date: Optional[str] = None
     outlet: Optional[str] = None
@@ -27,6 +28,16 @@ class Document:
         if not with_text:
             d.pop("text")
         return d
+
+
+def public_source(source: str) -> str:
+    """Where an article came from, as it may be shown outside this machine: a URL as
+    given, a file as its name only ("report.txt", "feed.jsonl#L12"), never the
+    absolute path of a file on the server."""
+    source = str(source or "")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I):
+        return source
+    return PurePath(source).name if source else ""
 
 
 def slugify(value: str, max_len: int = 80) -> str:

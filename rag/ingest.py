@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+import numpy as np
+
 from .chunking import chunk_document
 from .documents import Document, sha256_bytes
 from .embeddings import Embedder
@@ -35,6 +37,7 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)
     refused: list[IngestError] = field(default_factory=list)
     chunks: int = 0
+    kept: list[str] = field(default_factory=list)  # indexed version kept: the new one is unreadable
 
     @property
     def ok(self) -> bool:
@@ -43,7 +46,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "skipped": self.skipped,
                 "refused": [{"source": e.source, "reason": e.reason} for e in self.refused],
-                "chunks": self.chunks}
+                "kept": self.kept, "chunks": self.chunks}
 
 
 def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
@@ -52,9 +55,6 @@ def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
     if rec is None or rec.get("source_key") == source_key:
         return doc.doc_id
     return f"{doc.doc_id}-{sha256_bytes(source_key.encode())[:6]}"
-
-
-BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
 
 
 def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
@@ -84,7 +84,10 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
     def flush() -> None:
         if pending:
             texts = [c.text for _d, chunks, _k, _u in pending for c in chunks]
-            vectors = embedder.embed(texts)
+            # one long document is one pending item of ~30,000 chunks: tokenizing them all at
+            # once held ~GB of tokenizer state; slices keep it to BATCH_CHUNKS texts
+            vectors = np.concatenate([embedder.embed(texts[i:i + BATCH_CHUNKS])
+                                      for i in range(0, len(texts), BATCH_CHUNKS)])
             items, at = [], 0
             for doc, chunks, key, _updated in pending:
                 items.append((doc, chunks, vectors[at:at + len(chunks)], key))
@@ -108,57 +111,64 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
         except IngestError as e:
             report.refused.append(e)
             continue
-        report.refused.extend(loaded.refused)
-        source_key = str(path.resolve())
-        old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
-        entry = ledger.get(source_key)
-        same = entry is not None and entry["sha256"] == loaded.sha256 and bool(entry["doc_ids"])
-        listed = set(entry["doc_ids"]) if same else set()
-        if source_key not in forced:
-            if same and all(records.get(d, {}).get("sha256") == loaded.sha256
-                            and records.get(d, {}).get("loader") == LOADER_VERSION for d in listed):
-                # this content is committed; finish what a killed run or removal left
-                report.skipped.extend(sorted(listed))
-                for d in sorted(set(old) - listed):
-                    leftovers.append(d)
-                    records.pop(d, None)
-                continue
-            if not same and old and all(r.get("sha256") == loaded.sha256 and r.get("loader") == LOADER_VERSION
-                                        for r in old.values()):
-                # committed before its ledger entry was written (an older index, or a kill)
-                report.skipped.extend(sorted(old))
-                entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(old), "removed": []}
-                continue
-        removed = set(entry["removed"]) if same else set()
-        new_ids: list[str] = []
-        unreadable = bool(loaded.refused)
-        for doc in loaded.documents:
-            doc_id = _unique_id(doc, source_key, records)
-            if doc_id in removed:
-                continue
-            if doc_id != doc.doc_id:
-                doc = replace(doc, doc_id=doc_id)
-            chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
-                                    settings.chunking.overlap_sentences, doc.body_start)
-            if not chunks:
-                report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
-                unreadable = True
-                continue
-            if any(d.doc_id == doc.doc_id for d, _c, _k, _u in pending):
-                flush()  # one Chroma call must not carry the same ids twice
-            pending.append((doc, chunks, source_key, doc.doc_id in old))
-            new_ids.append(doc.doc_id)
-            records[doc.doc_id] = {"source_key": source_key, "sha256": doc.sha256}
-            by_source.setdefault(source_key, set()).add(doc.doc_id)
-            if sum(len(c) for _d, c, _k, _u in pending) >= BATCH_CHUNKS:
-                flush()
-        # a part of the file that could not be read never removes what was indexed from it
-        kept = set(old) - set(new_ids) - removed if unreadable else set()
-        entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(set(new_ids) | kept),
-                               "removed": sorted(removed)}
-        for d in sorted(set(old) - set(new_ids) - kept):
-            leftovers.append(d)
-            records.pop(d, None)
+        try:
+            report.refused.extend(loaded.refused)
+            source_key = str(path.resolve())
+            old = {i: records[i] for i in by_source.get(source_key, ()) if i in records}
+            entry = ledger.get(source_key)
+            same = entry is not None and entry["sha256"] == loaded.sha256 and bool(entry["doc_ids"])
+            listed = set(entry["doc_ids"]) if same else set()
+            if source_key not in forced:
+                if same and all(records.get(d, {}).get("sha256") == loaded.sha256
+                                and records.get(d, {}).get("loader") == LOADER_VERSION for d in listed):
+                    # this content is committed; finish what a killed run or removal left
+                    report.skipped.extend(sorted(listed))
+                    for d in sorted(set(old) - listed):
+                        leftovers.append(d)
+                        records.pop(d, None)
+                    continue
+                if not same and old and all(r.get("sha256") == loaded.sha256 and r.get("loader") == LOADER_VERSION
+                                            for r in old.values()):
+                    # committed before its ledger entry was written (an older index, or a kill)
+                    report.skipped.extend(sorted(old))
+                    entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(old), "removed": []}
+                    continue
+            removed = set(entry["removed"]) if same else set()
+            new_ids: list[str] = []
+            unreadable = bool(loaded.refused)
+            for doc in loaded.documents:
+                doc_id = _unique_id(doc, source_key, records)
+                if doc_id in removed:
+                    continue
+                if doc_id != doc.doc_id:
+                    doc = replace(doc, doc_id=doc_id)
+                chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
+                                        settings.chunking.overlap_sentences, settings.chunking.max_chars,
+                                        body_start=doc.body_start)
+                if not chunks:
+                    report.refused.append(IngestError(doc.source, "no sentences found; nothing to index"))
+                    unreadable = True
+                    continue
+                if any(d.doc_id == doc.doc_id for d, _c, _k, _u in pending):
+                    flush()  # one Chroma call must not carry the same ids twice
+                pending.append((doc, chunks, source_key, doc.doc_id in old))
+                new_ids.append(doc.doc_id)
+                records[doc.doc_id] = {"source_key": source_key, "sha256": doc.sha256}
+                by_source.setdefault(source_key, set()).add(doc.doc_id)
+                if sum(len(c) for _d, c, _k, _u in pending) >= BATCH_CHUNKS:
+                    flush()
+            # a part of the file that could not be read never removes what was indexed from it
+            kept = set(old) - set(new_ids) - removed if unreadable else set()
+            report.kept.extend(sorted(kept))
+            entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(set(new_ids) | kept),
+                                   "removed": sorted(removed)}
+            for d in sorted(set(old) - set(new_ids) - kept):
+                leftovers.append(d)
+                records.pop(d, None)
+        except Exception as e:  # a bug on one odd file must not sink the batch
+            report.refused.append(IngestError(str(path), f"could not be indexed ({type(e).__name__}: {e}); "
+                                                         "please report this file"))
+            continue
     flush()
     if progress:
         progress(len(files), len(files), "")

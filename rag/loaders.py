@@ -1,8 +1,10 @@
 """Load files into Documents: .txt, .md, .html/.htm, .jsonl.
 
-For .txt and .md the document text is exactly the decoded file, so every
+For .txt and .md the document text is exactly the decoded file, less invisible
+format and control characters (textclean.py), so for ordinary files every
 offset can be checked against the file on disk. HTML keeps visible text only.
-Every refusal is an IngestError naming the file (and line) and what to do.
+Every field of a .jsonl line is checked. Every refusal is an IngestError naming
+the file (and line, and field) and what to do.
 """
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from typing import Iterable, Optional
 
 from .documents import Document, sha256_bytes, slugify
 from .errors import IngestError
+from .textclean import clean_label, has_surrogate, strip_invisible
 
 _DATE_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _WORD = re.compile(r"[^\W_]")
 # <outlet>-<YYYY-MM-DD>-<slug>.ext, e.g. vns-2025-11-10-mofa-congress.txt
 _NAME_RE = re.compile(r"^([a-z0-9]{2,24})-(\d{4}-\d{2}-\d{2})-(.+)$", re.I)
@@ -179,24 +181,26 @@ def _title_from_text(text: str, fallback: Optional[str], path: Path, body_start:
     article's first sentence, shortened at a word boundary; else the file-name slug."""
     from .chunking import split_sentences
 
+    head = text[:body_start + 4000]  # never split a 20 MB text into lines or sentences for a title
     if body_start == 0:
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        first = next((ln.strip() for ln in head.splitlines() if ln.strip()), "")
         first = re.sub(r"^#+\s*", "", first)  # markdown heading
         if 0 < len(first) <= 150:
-            return first
-    sents = split_sentences(text, body_start)
+            return clean_label(first)
+    sents = split_sentences(head, body_start)
     if sents:
         s, e = sents[0]
-        title = _shorten(re.sub(r"^#+\s*", "", text[s:e]))
+        title = _shorten(re.sub(r"^#+\s*", "", head[s:e]))
         if title:
-            return title
+            return clean_label(title)
     if fallback:
-        return fallback[:1].upper() + fallback[1:]
+        return clean_label(fallback[:1].upper() + fallback[1:])
     return path.stem
 
 
 def load_plain(path: Path, max_bytes: int) -> LoadResult:
     text, data = read_text(path, max_bytes)
+    text = strip_invisible(text)  # zero-width, bidi and control characters (textclean.py)
     _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
     dl = read_dateline(text)
@@ -366,27 +370,62 @@ def load_html(path: Path, max_bytes: int) -> LoadResult:
         parser.close()
     except Exception as e:  # html.parser is lenient; be safe on pathological input
         raise IngestError(str(path), f"cannot parse HTML ({e})") from None
-    text = parser.text()
-    if not text:
+    text = strip_invisible(parser.text())
+    if not text.strip():
         raise IngestError(str(path), "HTML has no visible text; nothing to index")
     _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
     dl = read_dateline(text)
     body_start = dl.end if dl else 0
-    title = " ".join((parser.title or parser.h1).split()) or _title_from_text(text, slug_title, path, body_start)
-    doc = Document(slugify(path.stem), title[:200], str(path.resolve()), text,
+    title = clean_label(parser.title or parser.h1) or _title_from_text(text, slug_title, path, body_start)
+    doc = Document(slugify(path.stem), title, str(path.resolve()), text,
                    parser.date or date or (dl.date if dl else None), outlet, sha256_bytes(data),
                    body_start=body_start, place=dl.place if dl else None)
     return LoadResult([doc], [], doc.sha256)
 
 
+_JSON_TYPE = {dict: "an object", list: "an array", bool: "true/false", int: "a number", float: "a number"}
+# field -> (longest value kept, what to write instead); every field but "text" is one line
+_FIELD_LIMITS = {"title": 200, "outlet": 100, "date": 40, "url": 2000, "id": 200}
+
+
+def _jsonl_field(obj: dict, name: str) -> Optional[str]:
+    """The value of one optional field as clean text, or None when absent or empty.
+
+    Raises ValueError with the reason when the field is there but unusable: not a
+    string ("id" may also be a whole number), or holding a lone surrogate."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if name == "id" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        kind = _JSON_TYPE.get(type(value), type(value).__name__)
+        want = "a string or a whole number" if name == "id" else "a string"
+        raise ValueError(f'"{name}" must be {want}, not {kind}; fix the line')
+    if has_surrogate(value):
+        raise ValueError(f'"{name}" contains an invalid \\u escape (lone surrogate); fix the line')
+    if name == "url":
+        value = value.strip()
+        if len(value) > _FIELD_LIMITS["url"] or any(c.isspace() for c in value):
+            raise ValueError(f'"url" is not a URL (spaces, or over {_FIELD_LIMITS["url"]} characters); '
+                             "fix the line")
+        return strip_invisible(value) or None
+    return clean_label(value, _FIELD_LIMITS[name]) or None
+
+
 def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
+    """One article per line. Every field is checked: a line with an unusable field is
+    refused by line number and field; the other lines are still loaded."""
     content, data = read_text(path, max_bytes)
     sha = sha256_bytes(data)
     res = LoadResult(sha256=sha)
     src = str(path.resolve())
     seen_ids: dict[str, int] = {}
-    for n, line in enumerate(content.splitlines(), start=1):
+    # JSON Lines are separated by "\n" only: str.splitlines() would also cut at U+2028,
+    # U+0085 and other characters JSON allows raw inside a string.
+    for n, line in enumerate(content.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path}:{n}"
@@ -405,31 +444,31 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
         if not isinstance(text, str) or not text.strip():
             res.refused.append(IngestError(where, 'missing or empty "text" field (a string is required)'))
             continue
-        if not _WORD.search(text):
-            res.refused.append(IngestError(where, 'no words in "text"; nothing to index'))
-            continue
-        if _SURROGATE.search(text):  # "\ud800" escapes decode to text no store can keep
+        if has_surrogate(text):  # "\ud800" escapes decode to text no store can keep
             res.refused.append(IngestError(where, '"text" contains an invalid \\u escape '
                                                   '(lone surrogate); fix the line'))
             continue
+        text = strip_invisible(text)
+        if not _WORD.search(text):
+            res.refused.append(IngestError(where, 'no words in "text"; nothing to index'))
+            continue
+        try:
+            fields = {name: _jsonl_field(obj, name) for name in _FIELD_LIMITS}
+        except ValueError as e:
+            res.refused.append(IngestError(where, str(e)))
+            continue
         dl = read_dateline(text)
         body_start = dl.end if dl else 0
-        title = obj.get("title")
-        title = str(title).strip() if title else _title_from_text(text, None, path, body_start)
-        raw_id = obj.get("id")
-        doc_id = slugify(str(raw_id)) if raw_id else f"{slugify(path.stem)}-{n}"
+        title = fields["title"] or _title_from_text(text, None, path, body_start)
+        doc_id = slugify(fields["id"]) if fields["id"] else f"{slugify(path.stem)}-{n}"
         if doc_id in seen_ids:
             res.refused.append(IngestError(where, f'duplicate id {doc_id!r} (already used on line '
                                                   f'{seen_ids[doc_id]}); give each article its own "id"'))
             continue
         seen_ids[doc_id] = n
-        url = obj.get("url")
-        date = obj.get("date")
-        outlet = obj.get("outlet")
-        res.documents.append(Document(
-            doc_id, title[:200], str(url) if url else f"{src}#L{n}", text,
-            str(date) if date else (dl.date if dl else None), str(outlet) if outlet else None, sha,
-            body_start=body_start, place=dl.place if dl else None))
+        res.documents.append(Document(doc_id, title, fields["url"] or f"{src}#L{n}", text,
+                                      fields["date"] or (dl.date if dl else None), fields["outlet"], sha,
+                                      body_start=body_start, place=dl.place if dl else None))
     if not res.documents and not res.refused:
         res.refused.append(IngestError(str(path), "no articles in file"))
     return res

@@ -37,6 +37,13 @@ class ChunkingSettings(BaseModel):
     overlap_sentences: int = Field(
         1, description="Sentences repeated at the start of the next chunk."
     )
+    max_chars: int = Field(
+        1200,
+        description="Hard bound on a chunk's length in characters (and so on a quote's): "
+        "a sentence over it or over max_words (a text without sentence breaks) is split "
+        "at a word boundary. Not part of the index signature: it only changes chunks "
+        "of sentences that long.",
+    )
 
 
 class IngestSettings(BaseModel):
@@ -106,6 +113,15 @@ class UISettings(BaseModel):
     username: Optional[str] = Field(None, description="Enable login with this user.")
     password: Optional[str] = Field(None, description="Password for `username`.")
     max_upload_mb: float = Field(10.0, description="Largest file accepted by upload.")
+    upload_quota_mb: float = Field(
+        100.0, description="Megabytes one client address may upload per hour."
+    )
+    allowed_hosts: Optional[str] = Field(
+        None,
+        description="Comma-separated host names or addresses the UI answers to besides "
+        "its bind address and loopback (a LAN name, the name a reverse proxy passes on); "
+        "'*' answers to any Host header (no DNS-rebinding protection).",
+    )
     concurrency: int = Field(4, description="Questions answered at once.")
 
 

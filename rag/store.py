@@ -30,6 +30,7 @@ share one index; the BM25 side (sparse.py) is derived from it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import time

@@ -37,10 +37,13 @@ def cmd_ingest(args) -> int:
             print(f"updated  {d}")
         for d in report.skipped:
             print(f"skipped  {d} (unchanged)")
+        for d in report.kept:
+            print(f"kept     {d} (its new version is unreadable; the indexed one stays)")
         for e in report.refused:
             print(f"refused  {e.source}: {e.reason}", file=sys.stderr)
+        kept = f", {len(report.kept)} kept" if report.kept else ""
         print(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.skipped)} "
-              f"unchanged, {len(report.refused)} refused; {report.chunks} chunks written.")
+              f"unchanged{kept}, {len(report.refused)} refused; {report.chunks} chunks written.")
     return 0 if report.ok else 1
 
 

@@ -30,11 +30,14 @@ from ..errors import RagError  # noqa: E402
 from ..settings import Settings  # noqa: E402
 from . import render  # noqa: E402
 from .assets import CSS, JS, theme  # noqa: E402
+from .guard import ExposureGuard, ExposurePolicy, allowed_hosts  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 log = logging.getLogger("rag.web")
 
 BACKENDS = ("none", "local", "openai", "ollama")
 MB = 1024 * 1024  # upload limits in MiB, as gradio reports them
+UPLOAD_MAX_AGE_S = 3600  # uploaded files not indexed by then are deleted
 EXAMPLES = ["How many vaccine doses did Vietnam secure?",
             "How much did vaccine diplomacy save the state budget?",
             "Who attended the Patriotic Emulation Congress?"]
@@ -180,11 +183,27 @@ def safe_upload_name(name: str) -> str:
     return f"{stem[:120]}.{ext}" if ext else stem[:120]
 
 
+def discard_upload(path: Path) -> None:
+    """Delete a file gradio received by upload (and its folder once empty); nothing outside
+    gradio's upload folder is ever touched."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    try:
+        p = Path(path).resolve()
+        if p.is_relative_to(root) and p != root and p.is_file():
+            p.unlink()
+            if p.parent != root and not any(p.parent.iterdir()):
+                p.parent.rmdir()
+    except OSError:
+        pass  # already gone, or busy: gradio's delete_cache removes it within the hour
+
+
 def _doc_choices(docs: list[dict]) -> list[tuple[str, str]]:
     out = []
     for d in docs:
         meta = " · ".join(str(x) for x in (d.get("outlet"), d.get("date")) if x)
-        label = f"{d.get('title') or d['doc_id']}{f'  ({meta})' if meta else ''}"
+        label = f"{render.label(d.get('title') or d['doc_id'])}{f'  ({meta})' if meta else ''}"
         out.append((label[:140], d["doc_id"]))
     return out
 
@@ -303,13 +322,19 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
         for f in files if isinstance(files, list) else [files]:
             src = Path(f if isinstance(f, (str, Path)) else getattr(f, "name", f))
             name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
-            size_mb = src.stat().st_size / MB if src.exists() else 0
+            if not src.is_file():
+                too_big.append((name, "the upload is gone (uploads not indexed within an hour are "
+                                      "deleted); upload it again"))
+                continue
+            size_mb = src.stat().st_size / MB
             if size_mb > max_upload:
                 too_big.append((name, f"{size_mb:.1f} MB is over the upload limit of {max_upload:g} MB "
                                       "(setting RAG_UI__MAX_UPLOAD_MB)"))
+                discard_upload(src)
                 continue
             dest = dest_dir / name
             staged.append((dest, stage_upload(src, dest)))
+            discard_upload(src)  # gradio's copy is not needed any more
             paths.append(dest)
 
         def report_progress(done: int, total: int, path: str) -> None:
@@ -359,10 +384,12 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                 raise RagError("No answer came back; try again.")
             return answer.to_dict()
         except RagError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(render.public_text(e)) from None
 
     # ---- layout ---------------------------------------------------------------------------
-    with gr.Blocks(title="News QA — grounded answers with quotes", fill_width=True) as demo:
+    # uploads never indexed (a closed tab, a client that only uploads) go after an hour
+    with gr.Blocks(title="News QA — grounded answers with quotes", fill_width=True,
+                   delete_cache=(600, UPLOAD_MAX_AGE_S)) as demo:
         with gr.Row(elem_id="rag-header"):
             gr.HTML('<div class="rag-brand"><span class="rag-logo">❝</span><span class="rag-brand-name">News QA</span>'
                     '<span class="rag-tagline">answers quoted from the articles</span></div>', elem_id="rag-brand")
@@ -480,7 +507,11 @@ def launch_kwargs(settings: Settings, host: Optional[str] = None, port: Optional
               max_file_size=int(ui.max_upload_mb * MB), allowed_paths=[],
               blocked_paths=[str(idx)], show_error=False, ssr_mode=False, mcp_server=False,
               enable_monitoring=False, pwa=False, run_history=False, footer_links=["api", "settings"],
-              theme=theme(), css=CSS, js=JS, app_kwargs={"docs_url": None, "redoc_url": None})
+              theme=theme(), css=CSS, js=JS,
+              app_kwargs={"docs_url": None, "redoc_url": None, "openapi_url": None})
+    # what gets in: Host header, the page's functions, upload quota (guard.py)
+    policy = ExposurePolicy(allowed_hosts(kw["server_name"], ui.allowed_hosts), int(ui.upload_quota_mb * 1e6))
+    kw["app_kwargs"]["middleware"] = [Middleware(ExposureGuard, policy=policy)]
     if ui.username and ui.password:
         kw["auth"] = (ui.username, ui.password)
         kw["auth_message"] = "News QA: sign in to ask questions about the articles."
@@ -510,6 +541,10 @@ def launch(index_dir: Optional[str | Path] = None, settings: Optional[Settings] 
     demo.queue(default_concurrency_limit=settings.ui.concurrency)
     kw = launch_kwargs(settings, host, port, index_dir)
     bind = kw["server_name"]
+    if not quiet:
+        hosts = kw["app_kwargs"]["middleware"][0].kwargs["policy"].hosts
+        print(f"[rag] answering to the host names {', '.join(sorted(hosts))} "
+              "(setting RAG_UI__ALLOWED_HOSTS adds more)", file=sys.stderr, flush=True)
     if bind not in ("127.0.0.1", "localhost", "::1") and "auth" not in kw and not quiet:
         print(f"[rag] warning: listening on {bind} without a login; set RAG_UI__USERNAME and "
               "RAG_UI__PASSWORD to require one.", file=sys.stderr, flush=True)

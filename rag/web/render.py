@@ -15,6 +15,8 @@ from pathlib import PurePath
 from typing import Any, Iterable, Mapping, Optional
 
 from ..answer import Answer, Quote
+from ..documents import public_source
+from ..textclean import clean_label, strip_invisible
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -24,6 +26,24 @@ ABSTAIN_TITLE = "The articles don't say"
 def esc(value: Any) -> str:
     """Text as inert HTML: no tag, attribute or entity from it survives."""
     return escape("" if value is None else str(value), quote=True)
+
+
+# An absolute path ("/srv/news/index", "/home/ann/feed.jsonl#L3"): not inside a URL
+# ("http://host/x") or a relative path ("a/b").
+_ABS_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"<>]+/)*([^\s/'\"<>]*)")
+
+
+def public_text(message: Any) -> str:
+    """A message for the page or the API with every absolute server path cut to its last
+    part: no path of the machine leaves it (error messages name the index folder, a
+    lock holder's command line, a source file)."""
+    return _ABS_PATH.sub(lambda m: m.group(1) or "/", "" if message is None else str(message))
+
+
+def label(value: Any) -> str:
+    """A title, outlet or file name as one line without invisible characters (a right-to-left
+    override would show it reversed). Indexes built before loaders cleaned titles hold such."""
+    return clean_label("" if value is None else str(value), 500)
 
 
 def _q(q: Quote | Mapping[str, Any], key: str) -> Any:
@@ -80,9 +100,9 @@ def _bold(text: str, offset: int, short: Optional[tuple[int, int]]) -> str:
 
 
 def meta_line(q: Quote | Mapping[str, Any]) -> str:
-    parts = [x for x in (_q(q, "outlet"), _q(q, "date")) if x]
-    title = _q(q, "title") or _q(q, "doc_id")
-    meta = f' <span class="rag-meta-dim">· {esc(" · ".join(str(p) for p in parts))}</span>' if parts else ""
+    parts = [label(x) for x in (_q(q, "outlet"), _q(q, "date")) if x]
+    title = label(_q(q, "title") or _q(q, "doc_id"))
+    meta = f' <span class="rag-meta-dim">· {esc(" · ".join(parts))}</span>' if parts else ""
     return f'<span class="rag-meta-title">{esc(title)}</span>{meta}'
 
 
@@ -176,11 +196,11 @@ def render_pending(label: str = "Reading the articles…") -> str:
 
 
 def render_user(question: str) -> str:
-    return f'<div class="rag-user">{esc(question)}</div>'
+    return f'<div class="rag-user">{esc(strip_invisible(question or ""))}</div>'
 
 
 def render_error(message: str) -> str:
-    return f'<div class="rag-msg rag-error">{esc(message)}</div>'
+    return f'<div class="rag-msg rag-error">{esc(public_text(message))}</div>'
 
 
 READER_EMPTY = ('<div class="rag-reader rag-reader-empty"><div class="rag-reader-hint">'
@@ -199,12 +219,12 @@ def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None,
     `back` ("answer" or "articles") adds a link back to where the article was opened from
     (on a phone the reader sits below the chat, far from the quote that was clicked)."""
     text = doc.text
-    meta = " · ".join(str(x) for x in (doc.outlet, doc.date, getattr(doc, "place", None)) if x)
-    src = PurePath(str(doc.source)).name if doc.source else ""
+    meta = " · ".join(label(x) for x in (doc.outlet, doc.date, getattr(doc, "place", None)) if x)
+    src = label(public_source(doc.source)) if doc.source else ""
     back_html = (f'<span class="rag-back rag-back-{back}" role="button" tabindex="0">{esc(BACK_LABELS[back])}</span>'
                  if back in BACK_LABELS else "")
     head = (f'<div class="rag-reader-head">{back_html}'
-            f'<div class="rag-reader-title">{esc(doc.title or doc.doc_id)}</div>'
+            f'<div class="rag-reader-title">{esc(label(doc.title or doc.doc_id))}</div>'
             f'<div class="rag-meta">{esc(meta)}{" · " if meta and src else ""}'
             f'<span class="rag-meta-dim">{esc(src)}</span></div></div>')
     if start is not None and end is not None and 0 <= start < end <= len(text):
@@ -217,7 +237,7 @@ def render_reader(doc, start: Optional[int] = None, end: Optional[int] = None,
 
 
 def render_reader_error(message: str) -> str:
-    return f'<div class="rag-reader rag-reader-empty"><div class="rag-error">{esc(message)}</div></div>'
+    return f'<div class="rag-reader rag-reader-empty"><div class="rag-error">{esc(public_text(message))}</div></div>'
 
 
 def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
@@ -227,9 +247,9 @@ def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
         return '<div class="rag-empty">No articles indexed yet. Upload some below.</div>'
     rows = "".join(
         f'<tr><td class="rag-td-title"><span class="rag-doclink rag-ref {ref_classes(d.get("doc_id"), 0, 0)}" '
-        f'role="button" tabindex="0" title="Open in the reader">{esc(d.get("title") or d.get("doc_id"))}</span>'
+        f'role="button" tabindex="0" title="Open in the reader">{esc(label(d.get("title") or d.get("doc_id")))}</span>'
         f'<div class="rag-meta-dim rag-small rag-docid">{esc(d.get("doc_id"))}</div></td>'
-        f'<td class="rag-td-outlet">{esc(d.get("outlet") or "–")}</td><td class="rag-nowrap">{esc(d.get("date") or "–")}</td>'
+        f'<td class="rag-td-outlet">{esc(label(d.get("outlet")) or "–")}</td><td class="rag-nowrap">{esc(label(d.get("date")) or "–")}</td>'
         f'<td class="rag-num-cell">{esc(d.get("chunks") if d.get("chunks") is not None else "–")}</td></tr>'
         for d in docs)
     return (f'<div class="rag-docs-count">{len(docs)} article{"s" if len(docs) != 1 else ""} indexed'
@@ -241,14 +261,16 @@ def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
 def render_ingest_report(report: Mapping[str, Any], too_big: Iterable[tuple[str, str]] = ()) -> str:
     """What an upload did: added, updated, unchanged, refused (with reasons)."""
     lines = []
-    for key, label, cls in (("added", "Added", "ok"), ("updated", "Updated", "ok"),
-                            ("skipped", "Unchanged (already indexed)", "dim")):
+    for key, what, cls in (("added", "Added", "ok"), ("updated", "Updated", "ok"),
+                           ("skipped", "Unchanged (already indexed)", "dim"),
+                           ("kept", "Kept as indexed (the new version is unreadable)", "dim")):
         items = report.get(key) or []
         if items:
-            lines.append(f'<div class="rag-report-{cls}">{label}: {esc(", ".join(items))}</div>')
+            lines.append(f'<div class="rag-report-{cls}">{what}: {esc(", ".join(items))}</div>')
     refused = [(r["source"], r["reason"]) for r in report.get("refused") or []] + list(too_big)
     if refused:
-        items = "".join(f"<li><b>{esc(PurePath(str(s)).name)}</b>: {esc(r)}</li>" for s, r in refused)
+        items = "".join(f"<li><b>{esc(label(PurePath(str(s)).name))}</b>: {esc(public_text(r))}</li>"
+                        for s, r in refused)
         lines.append(f'<div class="rag-report-bad">Refused:<ul>{items}</ul></div>')
     if not lines:
         lines.append('<div class="rag-report-dim">Nothing to ingest.</div>')
@@ -258,4 +280,4 @@ def render_ingest_report(report: Mapping[str, Any], too_big: Iterable[tuple[str,
 def render_status(message: str, ready: bool, error: bool = False) -> str:
     cls = "rag-status-error" if error else ("rag-status-ready" if ready else "rag-status-busy")
     spinner = "" if ready or error else '<span class="rag-dots"></span>'
-    return f'<div class="rag-status {cls}">{spinner}{esc(message)}</div>'
+    return f'<div class="rag-status {cls}">{spinner}{esc(public_text(message))}</div>'
