@@ -16,6 +16,12 @@ little noise; the output says so.
 
 CPU is shared on the machines this runs on, so throughput is also reported in
 CPU seconds of this process (`*_cpu`), which other processes do not inflate.
+
+Every result carries the machine (CPU model, flags, cores, library versions) and
+the embedding kernel chosen for it (rag/kernels.py); the report starts with them,
+and --resume never mixes in results measured on another machine. The build step
+also times plain sentence-transformers fp32 on a sample of the same chunks
+(--baseline-sample) and gives the cosine of the chosen kernel's vectors to it.
 """
 from __future__ import annotations
 
@@ -38,6 +44,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 T_START = time.perf_counter()
+
+
+def machine_info() -> dict:
+    from rag import hardware
+
+    return {"cpu": hardware.describe(), "machine_key": hardware.machine_key(), **hardware.machine(),
+            "platform": platform.platform()}
 
 
 def peak_rss_mb() -> float:
@@ -133,10 +146,15 @@ def worker_build(args) -> dict:
     shutil.rmtree(idx, ignore_errors=True)
     a = Assistant(index_dir=idx, settings=settings, bootstrap=False)
     res = {"size": args.size, "articles": info["articles"], "chunks": info["chunks"],
-           "kb": info["bytes"] / 1000, "provider": settings.embedding.provider}
+           "kb": info["bytes"] / 1000, "provider": settings.embedding.provider,
+           "machine_key": machine_info()["machine_key"]}
     real = args.size <= args.embed_max
     emb = a.embedder
-    emb.embed(["warm up the model"] * 8)
+    res["kernel"] = getattr(emb, "kernel", settings.embedding.provider)
+    from rag.kernels import SMALL_CALL
+
+    emb.embed(["warm up the model"] * 8)  # the answer path's kernel ...
+    emb.embed(["warm up the model"] * (SMALL_CALL + 1))  # ... and the bulk one (auto may run two)
     if real:
         texts = chunk_texts(cdir, settings)
         # The model alone on the chunk texts ingest will embed: all of them, or
@@ -188,8 +206,38 @@ def worker_build(args) -> dict:
         save_vectors(a.store, work / f"vectors-{args.size}.npz")
     else:
         res["reuse_stats"] = reuse.stats
-    res["build_peak_rss_mb"] = peak_rss_mb()
+    res["build_peak_rss_mb"] = peak_rss_mb()  # before the fp32 baseline loads a second model
+    if real and args.baseline_sample > 0:
+        res.update(fp32_baseline(emb, texts, args.baseline_sample, settings))
     return res
+
+
+def fp32_baseline(emb, texts: list[str], n: int, settings) -> dict:
+    """The chosen kernel against plain sentence-transformers fp32 (what a user could
+    script instead) on the same even sample of chunk texts: speed, interleaved twice,
+    best of each; and the cosine of the kernel's vectors to the fp32 ones."""
+    import numpy as np
+
+    from rag.embeddings import SentenceTransformerEmbedder
+
+    sample = texts[::max(1, -(-len(texts) // n))]
+    kb = sum(len(t.encode("utf-8")) for t in sample) / 1000
+    st = SentenceTransformerEmbedder(settings.embedding.model, batch_size=settings.embedding.batch_size)
+    st.embed(sample[:8])
+    times: dict[str, list] = {"kernel": [], "st": []}
+    vecs = {}
+    for _rep in range(2):
+        for name, e in (("kernel", emb), ("st", st)):
+            t, c = time.perf_counter(), time.process_time()
+            vecs[name] = e.embed(sample)
+            times[name].append((time.perf_counter() - t, time.process_time() - c))
+    cos = (vecs["kernel"] * vecs["st"]).sum(1)
+    k_wall, k_cpu = min(w for w, _ in times["kernel"]), min(c for _, c in times["kernel"])
+    s_wall, s_cpu = min(w for w, _ in times["st"]), min(c for _, c in times["st"])
+    return {"baseline_sample": len(sample), "kernel_sample_kb_per_s": kb / k_wall,
+            "st_fp32_kb_per_s": kb / s_wall, "kernel_vs_st_fp32": s_wall / k_wall,
+            "kernel_vs_st_fp32_cpu": s_cpu / k_cpu, "cos_to_fp32_min": float(np.min(cos)),
+            "cos_to_fp32_mean": float(np.mean(cos))}
 
 
 # -- serve ------------------------------------------------------------------
@@ -204,7 +252,9 @@ def worker_serve(args) -> dict:
     a = Assistant(index_dir=idx, bootstrap=False)
     qs = corpus.QUESTIONS[: args.queries]
     first = a.ask(qs[0])
-    res = {"size": args.size, "open_and_first_answer_s": time.perf_counter() - T_START}
+    res = {"size": args.size, "open_and_first_answer_s": time.perf_counter() - T_START,
+           "machine_key": machine_info()["machine_key"],
+           "serve_kernel": getattr(a.embedder, "kernel", a.settings.embedding.provider)}
     for q in qs:  # warm: model, HNSW, BM25 snapshot, caches
         a.ask(q)
     retr, extr, retr_cpu, extr_cpu, verbatim = [], [], [], [], 0
@@ -311,8 +361,18 @@ def fmt(v, spec=".0f") -> str:
     return format(v, spec)
 
 
+def machine_lines(extra: dict) -> list[str]:
+    m, k = extra.get("machine", {}), extra.get("kernel", {})
+    libs = ", ".join(f"{n} {v}" for n, v in (m.get("libraries") or {}).items() if v)
+    return [f"Machine: {m.get('cpu', '?')}; {libs}; {m.get('platform', '')} "
+            f"(key {m.get('machine_key', '?')}); load average at start "
+            f"{', '.join(f'{x:.1f}' for x in m.get('load_avg_at_start', []))}, at end "
+            f"{', '.join(f'{x:.1f}' for x in m.get('load_avg_at_end', []))}.",
+            f"Embedding kernel: {k.get('summary', '?')}.", ""]
+
+
 def table(results: list[dict], extra: dict) -> str:
-    lines = ["| chunks | articles | KB | vectors | ingest KB/s | ingest chunks/s | embedding share | model alone KB/s "
+    lines = machine_lines(extra) + ["| chunks | articles | KB | vectors | ingest KB/s | ingest chunks/s | embedding share | model alone KB/s "
              "| ingest / model (wall) | ingest / model (CPU) | retrieval p50/p95 ms | extractive p50/p95 ms "
              "| CPU ms per query: retrieval / extractive (p50) | LLM p50/p95 ms | peak RSS build / serve MB |",
              "|" + "---|" * 15]
@@ -343,7 +403,14 @@ def table(results: list[dict], extra: dict) -> str:
         if "reuse_stats" in r:
             lines.append(f"{r['size']:,} chunks: vectors {r['vectors']}; per chunk: {r['reuse_stats']}.")
         if "ceiling_sample" in r:
-            lines.append(f"{r['size']:,} chunks: model alone measured on {r['ceiling_sample']} in the same run.")
+            lines.append(f"{r['size']:,} chunks: model alone ({r.get('kernel', '?')} kernel) measured on "
+                         f"{r['ceiling_sample']} in the same run.")
+        if "kernel_vs_st_fp32" in r:
+            lines.append(f"{r['size']:,} chunks: {r.get('kernel')} vs plain sentence-transformers fp32 on "
+                         f"{r['baseline_sample']} of the chunks: {r['kernel_sample_kb_per_s']:.1f} vs "
+                         f"{r['st_fp32_kb_per_s']:.1f} KB/s = {r['kernel_vs_st_fp32']:.2f}x wall, "
+                         f"{r['kernel_vs_st_fp32_cpu']:.2f}x CPU; cosine to fp32 min "
+                         f"{r['cos_to_fp32_min']:.6f}, mean {r['cos_to_fp32_mean']:.6f}.")
         if "open_and_first_answer_s" in r:
             lines.append(f"{r['size']:,} chunks: process start to first answer {r['open_and_first_answer_s']:.1f} s; "
                          f"quotes verbatim {r.get('verbatim_ok')}; load average during queries "
@@ -391,13 +458,18 @@ def run_worker(role: str, size: int, args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", role, "--size", str(size),
            "--work", str(args.work), "--embed-max", str(args.embed_max),
            "--ceiling-sample", str(args.ceiling_sample), "--queries", str(args.queries),
-           "--reps", str(args.reps), "--llm-queries", str(args.llm_queries)]
+           "--reps", str(args.reps), "--llm-queries", str(args.llm_queries),
+           "--baseline-sample", str(args.baseline_sample)]
     cmd += ["--no-llm"] if args.no_llm else []
     cmd += ["--profile"] if args.profile else []
     out = Path(args.work) / f"{role}-{size}.json"
     if args.resume and out.exists():
-        print(f"  {role} {size}: kept from {out}", file=sys.stderr)
-        return json.loads(out.read_text())
+        kept = json.loads(out.read_text())
+        if kept.get("machine_key") == args.machine_key:
+            print(f"  {role} {size}: kept from {out}", file=sys.stderr)
+            return kept
+        print(f"  {role} {size}: {out} was measured on another machine or library set: run again",
+              file=sys.stderr)
     out.unlink(missing_ok=True)
     t = time.perf_counter()
     p = subprocess.run(cmd + ["--result", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -419,6 +491,8 @@ def main(argv=None) -> int:
     p.add_argument("--embed-max", type=int, default=10000, help="largest size embedded by the model; above it vectors are reused")
     p.add_argument("--ceiling-sample", type=int, default=3000,
                    help="chunks embedded to measure the model alone (an even sample when the corpus is larger)")
+    p.add_argument("--baseline-sample", type=int, default=300,
+                   help="chunks embedded by plain sentence-transformers fp32 to compare the kernel with (0: skip)")
     p.add_argument("--queries", type=int, default=16)
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--llm-queries", type=int, default=5)
@@ -438,6 +512,13 @@ def main(argv=None) -> int:
     if args.quick:
         args.queries, args.reps, args.llm_queries = 8, 1, 2
     sizes = [int(s) for s in (args.sizes or ("300,1000" if args.quick else "1000,10000,100000")).split(",")]
+    from rag.kernels import chosen_kernel
+
+    machine = {**machine_info(), "load_avg_at_start": os.getloadavg()}
+    args.machine_key = machine["machine_key"]
+    choice = chosen_kernel()  # measured once per machine (before the workers, which then reuse it)
+    kernel = {**choice.to_dict(), "summary": choice.summary()}
+    print("\n".join(machine_lines({"machine": machine, "kernel": kernel})), file=sys.stderr)
     Path(args.work).mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -447,8 +528,7 @@ def main(argv=None) -> int:
         r = run_worker("build", size, args)
         r.update(run_worker("serve", size, args))
         results.append(r)
-    extra = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                         "load_avg_at_end": os.getloadavg()}}
+    extra = {"machine": {**machine, "load_avg_at_end": os.getloadavg()}, "kernel": kernel}
     if not args.no_ui:
         real = [r for r in results if "ceiling_s" in r] or results
         biggest = real[-1]

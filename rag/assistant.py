@@ -58,7 +58,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             e = self.settings.embedding
-            self._embedder = get_embedder(e.provider, e.model, e.device, e.batch_size)
+            self._embedder = get_embedder(e.provider, e.model, e.device, e.batch_size, e.kernel_cache)
         return self._embedder
 
     @classmethod

@@ -9,6 +9,8 @@ Checks
     has its record (else: a document went missing); documents the user removed
     are gone; documents their file no longer has are gone
   - the dense index answers (a stored vector finds its own chunk)
+  - the embedding kernel chosen for this machine reproduces the stored vectors
+    (cosine >= 0.9999 on a sample), so questions are embedded like the index
   - the BM25 cache on disk matches the visible chunks; no torn temp files
   - the build signature matches the settings (else IndexMismatchError on open)
 Repair (under the write lock)
@@ -142,6 +144,7 @@ def check(a: "Assistant", dense_sample: int = 20) -> DoctorReport:
                                         f"document.text[start:end] (first: {bad[0].chunk_id})"))
     _check_ledger(store, records, rep)
     _check_dense(a, chunks, dense_sample, rep)
+    _check_kernel(a, chunks, rep)
     _check_sparse(a, records, chunks, rep)
     return rep
 
@@ -202,6 +205,39 @@ def _check_ledger(store, records: dict[str, dict], rep: DoctorReport) -> None:
         rep.notes.append(f"{len(st['behind'])} source(s) not recorded in the sources ledger yet (an older "
                          "index, or an ingest stopped right after committing); --repair or their next "
                          "ingest records them")
+
+
+def _check_kernel(a: "Assistant", chunks, rep: DoctorReport, sample: int = 8) -> None:
+    """The kernel(s) this machine embeds with must give the index's vectors."""
+    import numpy as np
+
+    from .kernels import MIN_COSINE
+
+    if not chunks:
+        return
+    emb = a.embedder
+    # auto runs two kernels (bulk, questions) when they differ: check each
+    kernels = {e.kernel: e for e in (getattr(emb, "bulk", emb), getattr(emb, "small", emb))}
+    ids = [c.chunk_id for c in random.Random(1).sample(chunks, min(sample, len(chunks)))]
+    try:
+        got = a.store.chunks.get(ids=ids, include=["embeddings", "documents"])
+        stored = np.asarray(got["embeddings"], dtype=np.float32)
+        stored /= np.clip(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12, None)
+        cos = {name: (stored * e.embed(list(got["documents"]))).sum(1) for name, e in kernels.items()}
+    except Exception as e:  # reported by the dense check too
+        rep.notes.append(f"kernel check skipped ({type(e).__name__}: {e})")
+        return
+    for name, c in cos.items():
+        # the median: a kernel changes every vector; one tampered chunk is the offsets check's
+        if float(np.median(c)) < MIN_COSINE:
+            rep.problems.append(Problem(
+                "kernel", None, f"the {name} kernel's vectors differ from the stored ones (median cosine "
+                f"{np.median(c):.5f} < {MIN_COSINE} on {len(ids)} chunks): the index was embedded by "
+                "another model or kernel. Force the kernel it was built with (RAG_EMBEDDING__PROVIDER), "
+                "or re-ingest.", False))
+        else:
+            rep.notes.append(f"embedding kernel {name} reproduces the stored vectors "
+                             f"(median cosine {np.median(c):.6f}, lowest {c.min():.6f}, {len(ids)} chunks)")
 
 
 def _check_dense(a: "Assistant", chunks, sample: int, rep: DoctorReport) -> None:

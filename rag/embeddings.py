@@ -29,6 +29,7 @@ class Embedder(ABC):
     """Turns texts into unit vectors."""
 
     name: str = ""
+    kernel: str = ""   # the PROVIDERS name that computes the vectors
 
     @abstractmethod
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -36,9 +37,15 @@ class Embedder(ABC):
 
 
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+    """PyTorch (sentence-transformers): fp32, or with bf16=True the matmuls under
+    torch.autocast bf16 (weights, LayerNorm, softmax and pooling stay fp32)."""
+
+    kernel = "sentence-transformers"
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, bf16: bool = False):
         self.name = model
         self.batch_size = batch_size
+        self.bf16 = bf16
         path = resolve_model_path(model)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -58,7 +65,10 @@ class SentenceTransformerEmbedder(Embedder):
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
+        import torch
+
+        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                                  enabled=self.bf16):
             vecs = self._model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
@@ -68,6 +78,16 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def dim(self) -> int:
         return int(self._model.get_sentence_embedding_dimension())
+
+
+class TorchBf16Embedder(SentenceTransformerEmbedder):
+    """sentence-transformers under bf16 autocast: on CPUs with AMX or AVX512-BF16 the
+    fastest kernel, vectors within cosine 0.9999 of fp32 (checked per machine by auto)."""
+
+    kernel = "torch-bf16"
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+        super().__init__(model, device, batch_size, bf16=True)
 
 
 def resolve_model_path(model: str) -> str:
@@ -97,29 +117,82 @@ def _onnx_int8(*args, **kwargs) -> Embedder:
 
 
 PROVIDERS: dict[str, Callable[..., Embedder]] = {
-    "onnx": _onnx,            # default: onnxruntime fp32, the same vectors as sentence-transformers, ~1.5x faster
-    "sentence-transformers": SentenceTransformerEmbedder,
-    "onnx-int8": _onnx_int8,  # onnxruntime, int8 MatMuls: faster still, slightly lower eval scores
+    "onnx": _onnx,            # onnxruntime fp32: the same vectors as sentence-transformers
+    "sentence-transformers": SentenceTransformerEmbedder,  # PyTorch fp32: the reference
+    "torch-bf16": TorchBf16Embedder,  # PyTorch, bf16 autocast: fast with AMX/AVX512-BF16, cos >= 0.9999
+    "onnx-int8": _onnx_int8,  # onnxruntime, int8 MatMuls: faster still, slightly lower eval scores; opt-in
 }
+AUTO = "auto"  # default: the fastest of the kernels above that keep the vectors (rag/kernels.py)
 
-# Providers that compute the same vectors (to float precision) share an index:
-# the build signature records this name, so switching between them needs no re-ingest.
-VECTOR_SPACE = {"onnx": "sentence-transformers"}
+# Kernels that compute the same vectors (within cosine 0.9999) share an index: the
+# build signature records this name, so switching between them needs no re-ingest.
+# onnx-int8 is absent: it records itself, so its index is another model's.
+VECTOR_SPACE = {"onnx": "sentence-transformers", "torch-bf16": "sentence-transformers",
+                AUTO: "sentence-transformers"}
 
 _cache: dict[tuple, Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int = 64) -> Embedder:
-    """The embedder for these settings, loaded once per process."""
-    if provider not in PROVIDERS:
-        raise UnknownProviderError("embedding provider", provider, list(PROVIDERS),
-                                   "RAG_EMBEDDING__PROVIDER")
+def _load(provider: str, model: str, device: str, batch_size: int) -> Embedder:
     key = (provider, model, device, batch_size)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = PROVIDERS[provider](model, device=device, batch_size=batch_size)
+            emb = PROVIDERS[provider](model, device=device, batch_size=batch_size)
+            emb.kernel = provider
+            _cache[key] = emb
         return _cache[key]
+
+
+class AutoEmbedder(Embedder):
+    """The kernels chosen for this machine: bulk calls (ingest) go to `choice.name`,
+    small ones (a question, an answer's sentences) to `choice.query`. Both keep the
+    vectors within cosine 0.9999 of fp32, so which one embedded a text does not matter.
+    Each is loaded at its first call: a process that only answers never loads the bulk one."""
+
+    def __init__(self, choice, model: str, device: str, batch_size: int):
+        from .kernels import SMALL_CALL
+
+        self.name, self.choice, self.kernel = model, choice, choice.label()
+        self._args = (model, device, batch_size)
+        self.small_call = SMALL_CALL
+
+    @property
+    def bulk(self) -> Embedder:
+        return _load(self.choice.name, *self._args)
+
+    @property
+    def small(self) -> Embedder:
+        return _load(self.choice.query, *self._args)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return (self.small if len(texts) <= self.small_call else self.bulk).embed(texts)
+
+    @property
+    def dim(self) -> int:
+        return self.small.dim
+
+
+def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int = 64,
+                 kernel_cache=None) -> Embedder:
+    """The embedder for these settings, loaded once per process. `auto` runs the kernels
+    chosen for this machine (rag.kernels.choose); `embedder.kernel` names them."""
+    if provider not in PROVIDERS and provider != AUTO:
+        raise UnknownProviderError("embedding provider", provider, [AUTO, *PROVIDERS],
+                                   "RAG_EMBEDDING__PROVIDER")
+    if provider != AUTO:
+        return _load(provider, model, device, batch_size)
+    from .kernels import choose
+
+    choice = choose(provider, model, batch_size, kernel_cache)
+    key = ("auto", choice.name, choice.query, model, device, batch_size)
+    with _cache_lock:
+        emb = _cache.get(key)
+    if emb is None:
+        emb = AutoEmbedder(choice, model, device, batch_size)
+        with _cache_lock:
+            emb = _cache.setdefault(key, emb)
+    return emb
 
 
 def llama_index_embedding(embedder: Embedder):

@@ -17,9 +17,12 @@ BUNDLED_ARTICLES = Path(__file__).parent / "data" / "articles"
 
 class EmbeddingSettings(BaseModel):
     provider: str = Field(
-        "onnx",
-        description="Embedding provider (rag.embeddings.PROVIDERS): onnx (onnxruntime, the same "
-        "vectors as sentence-transformers, faster), sentence-transformers (PyTorch), onnx-int8.",
+        "auto",
+        description="Embedding kernel (rag.kernels): auto (the fastest one on this CPU whose "
+        "vectors stay within cosine 0.9999 of fp32, measured once per machine and cached), or "
+        "force one: onnx (onnxruntime fp32), sentence-transformers (PyTorch fp32), torch-bf16 "
+        "(PyTorch, bf16 autocast; fast with AMX or AVX512-BF16), onnx-int8 (opt-in: other "
+        "vectors, so another index).",
     )
     model: str = Field(
         "all-MiniLM-L6-v2",
@@ -28,6 +31,11 @@ class EmbeddingSettings(BaseModel):
     )
     batch_size: int = Field(64, description="Texts embedded per batch at ingest.")
     device: str = Field("cpu", description="torch device for the embedding model.")
+    kernel_cache: Optional[Path] = Field(
+        None,
+        description="File that keeps the kernel measured per machine (CPU model, flags, "
+        "library versions); default ~/.cache/rag-news/kernels.json.",
+    )
 
 
 class ChunkingSettings(BaseModel):

@@ -16,7 +16,7 @@ def cmd_bench(args) -> int:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     argv = []
-    for flag in ("sizes", "out", "work", "embed_max", "queries", "ceiling_sample"):
+    for flag in ("sizes", "out", "work", "embed_max", "queries", "ceiling_sample", "baseline_sample"):
         v = getattr(args, flag)
         if v is not None:
             argv += [f"--{flag.replace('_', '-')}", str(v)]
@@ -34,6 +34,9 @@ def register_bench(sub) -> None:
     p.add_argument("--work", help="folder for generated corpora and indexes (default /tmp/rag-bench)")
     p.add_argument("--embed-max", type=int, help="above this size, vectors are reused (default 10000)")
     p.add_argument("--ceiling-sample", type=int, help="chunks embedded to measure the model alone")
+    p.add_argument("--baseline-sample", type=int,
+                   help="chunks embedded by plain sentence-transformers fp32 to compare the kernel with "
+                        "(default 300; 0 skips)")
     p.add_argument("--queries", type=int, help="questions per size (default 16)")
     p.add_argument("--no-llm", action="store_true", help="skip the LLM answer latency")
     p.add_argument("--no-ui", action="store_true", help="skip the UI cold start")
