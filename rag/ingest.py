@@ -57,6 +57,9 @@ def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
     return f"{doc.doc_id}-{sha256_bytes(source_key.encode())[:6]}"
 
 
+BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
+
+
 def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                  settings: Settings, progress: Optional[Progress] = None,
                  force: Iterable[str | Path] = ()) -> IngestReport:
