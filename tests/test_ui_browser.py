@@ -214,3 +214,28 @@ def test_page_shows_startup_progress_then_streams_answers(app):
     finally:
         go.set()
         demo.close()
+
+
+def test_new_user_page_examples_answers_and_plain_abstentions(app):
+    """Issue 18 items 1-3 as a user meets them: every example the page offers answers, the
+    short answer is bold inside its quote, quotes all support the answer (none repeats the
+    answer's sentence twice), and an abstention reads as plain words, not figures."""
+    from rag.web.app import EXAMPLES
+
+    assistant, url = app
+    with chromium_page() as page:
+        wait_ready(page, url)
+        for q in EXAMPLES:
+            msg = ask(page, q)
+            assert "rag-abstain" not in msg.get_attribute("class"), (q, msg.inner_text())
+            quotes = msg.locator(".rag-quote")
+            assert quotes.count() >= 1
+            bold = quotes.first.locator("strong.rag-short")
+            short = bold.inner_text() if bold.count() else msg.locator(".rag-text").inner_text()
+            assert short in msg.locator(".rag-text").inner_text()
+            texts = [quotes.nth(i).locator(".rag-qtext").inner_text() for i in range(quotes.count())]
+            assert len(texts) == len(set(texts)), texts
+        shot(page, "20-examples")
+        msg = ask(page, "What is the population of Peru?")
+        words = msg.locator(".rag-abstain-text").inner_text()
+        assert words and "(" not in words and not any(ch.isdigit() for ch in words), words
