@@ -122,7 +122,8 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             same = entry is not None and entry["sha256"] == loaded.sha256 and bool(entry["doc_ids"])
             listed = set(entry["doc_ids"]) if same else set()
             if source_key not in forced:
-                if same and all(records.get(d, {}).get("sha256") == loaded.sha256
+                kept_before = set(entry.get("kept") or []) if same else set()
+                if same and all((records.get(d, {}).get("sha256") == loaded.sha256 or d in kept_before)
                                 and records.get(d, {}).get("loader") == LOADER_VERSION for d in listed):
                     # this content is committed; finish what a killed run or removal left
                     report.skipped.extend(sorted(listed))
@@ -164,7 +165,7 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             kept = set(old) - set(new_ids) - removed if unreadable else set()
             report.kept.extend(sorted(kept))
             entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(set(new_ids) | kept),
-                                   "removed": sorted(removed)}
+                                   "removed": sorted(removed), "kept": sorted(kept)}
             for d in sorted(set(old) - set(new_ids) - kept):
                 leftovers.append(d)
                 records.pop(d, None)

@@ -158,6 +158,7 @@ class Store:
             out[m.get("source_key", "")] = {"sha256": m.get("sha256", ""),
                                             "doc_ids": json.loads(m.get("doc_ids") or "[]"),
                                             "removed": json.loads(m.get("removed") or "[]"),
+                                            "kept": json.loads(m.get("kept") or "[]"),
                                             "at": float(m.get("at") or 0)}
         return out
 
@@ -172,6 +173,9 @@ class Store:
             metadatas=[{"source_key": k, "sha256": entries[k].get("sha256") or "",
                         "doc_ids": json.dumps(sorted(entries[k].get("doc_ids") or [])),
                         "removed": json.dumps(sorted(entries[k].get("removed") or [])),
+                        # documents whose older version stays because this content no longer
+                        # yields them readably (a malformed .jsonl line)
+                        "kept": json.dumps(sorted(entries[k].get("kept") or [])),
                         "at": now} for k in keys])
 
     # -- writes (callers hold the index write lock) -----------------------

@@ -121,6 +121,11 @@ def test_upload_over_the_limit_is_refused(hostile_app):
     _, url, _ = hostile_app
     big = b"The harbour report. " * 5000  # 100 kB > 0.05 MB limit
     with httpx.Client(base_url=url, timeout=20) as http:
+        # without the page, any upload is refused (issue 20: writes need the page)...
+        r = http.post("/gradio_api/upload", files={"files": ("big.txt", big, "text/plain")})
+        assert r.status_code == 403, (r.status_code, r.text[:200])
+        # ...and a client that loaded the page is refused for the size
+        assert http.get("/").status_code == 200
         r = http.post("/gradio_api/upload", files={"files": ("big.txt", big, "text/plain")})
     assert r.status_code == 413, (r.status_code, r.text[:200])
     assert "size" in r.text.lower()

@@ -178,6 +178,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--index", type=Path, default=None, help="index folder for the training articles (default: temporary)")
     p.add_argument("--limit", type=int, default=None)
     a = p.parse_args(argv)
+    if not (a.data / "squad2-train.json").exists():
+        print(f"error: {a.data / 'squad2-train.json'} not found: pass --data with the squad2-train folder "
+              "(../shared/datasets/squad2-train from the project folder).", file=sys.stderr)
+        return 2
     run(a.reader, a.data, cache=a.cache, index_dir=a.index, limit=a.limit)
     return 0
 

@@ -205,7 +205,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         p.add_argument("--" + f.replace("_", "-"), type=type(v) if v is not None else int, default=v)
     a = p.parse_args(argv)
     cfg = TrainConfig(**{f: getattr(a, f) for f in asdict(TrainConfig()) if f != "bf16"})
-    train(a.data, a.out, cfg)
+    try:
+        train(a.data, a.out, cfg)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
