@@ -182,6 +182,8 @@ def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int
     if provider not in PROVIDERS and provider != AUTO:
         raise UnknownProviderError("embedding provider", provider, [AUTO, *PROVIDERS],
                                    "RAG_EMBEDDING__PROVIDER")
+    if provider == AUTO and device != "cpu":
+        provider = "sentence-transformers"  # the kernels measured by auto are CPU kernels
     if provider != AUTO:
         return _load(provider, model, device, batch_size)
     from .kernels import choose
