@@ -364,10 +364,11 @@ def fmt(v, spec=".0f") -> str:
 def machine_lines(extra: dict) -> list[str]:
     m, k = extra.get("machine", {}), extra.get("kernel", {})
     libs = ", ".join(f"{n} {v}" for n, v in (m.get("libraries") or {}).items() if v)
+    load = "; ".join(f"load average {when} {', '.join(f'{x:.1f}' for x in m[key])}"
+                     for when, key in (("at start", "load_avg_at_start"), ("at end", "load_avg_at_end"))
+                     if m.get(key))
     return [f"Machine: {m.get('cpu', '?')}; {libs}; {m.get('platform', '')} "
-            f"(key {m.get('machine_key', '?')}); load average at start "
-            f"{', '.join(f'{x:.1f}' for x in m.get('load_avg_at_start', []))}, at end "
-            f"{', '.join(f'{x:.1f}' for x in m.get('load_avg_at_end', []))}.",
+            f"(key {m.get('machine_key', '?')}); {load}.",
             f"Embedding kernel: {k.get('summary', '?')}.", ""]
 
 

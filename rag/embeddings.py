@@ -148,7 +148,8 @@ class AutoEmbedder(Embedder):
     """The kernels chosen for this machine: bulk calls (ingest) go to `choice.name`,
     small ones (a question, an answer's sentences) to `choice.query`. Both keep the
     vectors within cosine 0.9999 of fp32, so which one embedded a text does not matter.
-    Each is loaded at its first call: a process that only answers never loads the bulk one."""
+    The answer-path kernel is loaded at once (like any provider); the bulk one at its
+    first call, so a process that only answers questions never loads it."""
 
     def __init__(self, choice, model: str, device: str, batch_size: int):
         from .kernels import SMALL_CALL
@@ -156,6 +157,7 @@ class AutoEmbedder(Embedder):
         self.name, self.choice, self.kernel = model, choice, choice.label()
         self._args = (model, device, batch_size)
         self.small_call = SMALL_CALL
+        self.small  # noqa: B018 - load it now
 
     @property
     def bulk(self) -> Embedder:
@@ -180,6 +182,8 @@ def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int
     if provider not in PROVIDERS and provider != AUTO:
         raise UnknownProviderError("embedding provider", provider, [AUTO, *PROVIDERS],
                                    "RAG_EMBEDDING__PROVIDER")
+    if provider == AUTO and device != "cpu":
+        provider = "sentence-transformers"  # the kernels measured by auto are CPU kernels
     if provider != AUTO:
         return _load(provider, model, device, batch_size)
     from .kernels import choose

@@ -9,16 +9,19 @@ Kernels (the setting RAG_EMBEDDING__PROVIDER names one, or `auto`):
   onnx-int8              int8 MatMuls (cos ~0.995 to fp32): opt-in only, and recorded in the
                          index as another model (re-ingest)
 
-`auto` (the default) takes the fastest kernel whose vectors stay within cosine
+`auto` (the default) chooses among the kernels whose vectors stay within cosine
 MIN_COSINE of the fp32 reference, so an index built with any of them opens with
 any other. Capability detection picks the candidates (torch-bf16 only where the
 CPU does bf16 in hardware: AMX or AVX512-BF16; elsewhere it is emulated and
 slow); a one-time micro-benchmark on the bundled articles, run in a subprocess
-(so the serving process never loads a runtime it will not use), measures them
-and checks each one's cosine to fp32 on this CPU. The result is cached per
-machine (CPU model, flags, cores, library versions: `hardware.machine_key()`)
-in `embedding.kernel_cache`, so the measurement runs once per machine, also
-when machines share a home directory. `rag doctor --recalibrate` measures again.
+(so the serving process never loads a runtime it will not use), measures them on
+one thread in CPU seconds and checks each one's cosine to fp32 on this CPU. Bulk
+work (ingest) gets the kernel with the most chunks per CPU second, the answer path
+(a question, an answer's sentences) the one with the fewest CPU ms per question
+(see pick()). The result is cached per machine (CPU model, flags, cores, library
+versions: `hardware.machine_key()`) in `embedding.kernel_cache`, so the measurement
+runs once per machine, also when machines share a home directory.
+`rag doctor --recalibrate` measures again.
 """
 from __future__ import annotations
 
@@ -41,14 +44,6 @@ MIN_COSINE = 0.9999
 REFERENCE = "sentence-transformers"
 # Kernels whose vectors match the reference within MIN_COSINE: one vector space.
 EXACT = ("onnx", "sentence-transformers", "torch-bf16")
-OPT_IN = ("onnx-int8",)
-DESCRIPTION = {
-    "auto": "the fastest kernel whose vectors stay within cosine 0.9999 of fp32, measured once per machine",
-    "onnx": "onnxruntime fp32",
-    "sentence-transformers": "PyTorch fp32",
-    "torch-bf16": "PyTorch, bf16 autocast (fast where the CPU has AMX or AVX512-BF16)",
-    "onnx-int8": "onnxruntime, int8 MatMuls (changes the vectors: another index)",
-}
 CALIBRATION_VERSION = 1
 SMALL_CALL = 64  # calls of up to this many texts are the answer path (Choice.query)
 QUERY_MARGIN = 1.5  # see pick()
@@ -178,13 +173,18 @@ def _choose_auto(model: str, batch_size: int, path: Path, recalibrate: bool) -> 
     key = _entry_key(model, batch_size)
     entry = None if recalibrate else read_cache(path).get(key)
     if entry is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(path.name + ".lock"), "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one process measures; the others wait and read it
-            entry = None if recalibrate else read_cache(path).get(key)
-            if entry is None:
-                entry = _calibrate_in_subprocess(model, batch_size)
-                _write_entry(path, key, entry)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path.with_name(path.name + ".lock"), "a+") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # one process measures; the others wait and read it
+                entry = None if recalibrate else read_cache(path).get(key)
+                if entry is None:
+                    entry = _calibrate_in_subprocess(model, batch_size)
+                    _write_entry(path, key, entry)
+        except OSError as e:  # measuring in every process would cost more than it gains
+            return Choice(capability_rule(), f"auto: capability rule; cannot keep a measurement in {path} "
+                          f"({e.strerror or e}): set RAG_EMBEDDING__KERNEL_CACHE to a writable file",
+                          query="onnx")
     how = "measured on this machine" if entry.get("measured") else "capability rule"
     return Choice(entry["chosen"], f"auto: {how} {entry.get('at', '')}, {entry.get('why', '')}".strip(", "),
                   query=entry.get("query", ""), machine=entry.get("machine", hardware.machine()),
