@@ -35,7 +35,6 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
