@@ -36,7 +36,6 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np

@@ -61,7 +61,6 @@ DOCS = {  # doc_id: (A, B, question)
     "quarry": (QUARRY, None, "When did the Ostbrun quarry close?"),
     "mill": (None, MILL, "How many people does the Kastelin mill employ?"),
 }
-SEED = 20251116
 
 
 def write_version(folder: Path, v: int) -> list[Path]:
@@ -399,3 +398,22 @@ def test_kill_updates_and_removals_on_both_stores(tmp_path):
 
 if __name__ == "__main__":
     zygote()
+
+
+def test_an_unreadable_line_does_not_remove_what_it_held(tmp_path):
+    """A changed .jsonl whose line became malformed: the other lines are updated, the
+    article that line held stays indexed (old version), and the line is refused by name."""
+    from rag import Assistant
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "harbour", "text": HARBOUR_A}) + "\n"
+                    + json.dumps({"id": "ferry", "text": FERRY}) + "\n", encoding="utf-8")
+    a = Assistant(index_dir=tmp_path / "idx", bootstrap=False)
+    assert a.ingest([feed]).ok
+    feed.write_text(json.dumps({"id": "harbour", "text": HARBOUR_B}) + "\n"
+                    + '{"id": "ferry", "text": "The Velmora ferry\n', encoding="utf-8")
+    rep = a.ingest([feed])
+    assert rep.updated == ["harbour"] and len(rep.refused) == 1 and "feed.jsonl" in rep.refused[0].source
+    assert a.document("harbour").text == HARBOUR_B and a.document("ferry").text == FERRY
+    ans = a.ask("How many passengers does the Velmora ferry carry?")
+    assert "912" in ans.text and all(a.document(q.doc_id).text[q.start:q.end] == q.text for q in ans.quotes)
