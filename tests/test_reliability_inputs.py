@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import re
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -197,9 +196,7 @@ def test_hostile_files(small_limit_assistant, tmp_path):
     for name, data in HOSTILE.items():
         (folder / name).write_bytes(data)
     paths = [folder / name for name in HOSTILE]
-    t0 = time.monotonic()
-    report = a.ingest(paths)
-    assert time.monotonic() - t0 < 60, "hostile files must not take long"
+    report = a.ingest(paths)  # how long it takes is measured by scripts/measure_hostile_ingest.py, not here
     reasons: dict[str, list[str]] = {}
     for e in report.refused:  # .jsonl refusals name the line: ".../lines.jsonl:6"
         reasons.setdefault(Path(re.sub(r":\d+$", "", e.source)).name, []).append(e.reason)
