@@ -42,6 +42,7 @@ def llama_children(parent_pid: int) -> list[int]:
 def served_ui(tmp_path):
     index = tmp_path / "index"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_LLM__BACKEND": "local", "RAG_INDEX_DIR": str(index),
+           "RAG_LLM__MAX_TOKENS": "256",  # a long answer: the kill lands while it is written
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     subprocess.run([sys.executable, "-m", "rag", "ingest", "--index", str(index),
                     str(ROOT / "rag" / "data" / "articles")], env=env, check=True, capture_output=True)
@@ -84,13 +85,22 @@ def test_model_crash_mid_answer_falls_back_and_the_next_question_is_answered(ser
 
     killed = []
 
-    def kill_soon():
-        time.sleep(0.4)  # the answer is being written (SmolLM2 takes >1 s for one)
-        for pid in llama_children(proc.pid):
-            os.kill(pid, signal.SIGSEGV)
-            killed.append(pid)
+    def cpu_ticks(pid: int) -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
 
-    t = threading.Thread(target=kill_soon)
+    def kill_while_writing():
+        # the model server is idle until the question reaches it; once it has used 0.1 s of CPU
+        # it is decoding the answer (which takes it well over a second): kill it then
+        pid = first[0]
+        start = cpu_ticks(pid)
+        deadline = time.time() + 60
+        while time.time() < deadline and cpu_ticks(pid) - start < 10:
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGSEGV)
+        killed.append(pid)
+
+    t = threading.Thread(target=kill_while_writing)
     t.start()
     crashed = client.predict("How much did vaccine diplomacy save the state budget?", api_name="/ask")
     t.join()
