@@ -169,3 +169,11 @@ def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, ke
     rep = check(a)
     assert [p.kind for p in rep.problems] == ["kernel"], rep.render()
     assert "RAG_EMBEDDING__PROVIDER" in rep.problems[0].detail
+
+
+def test_an_unwritable_kernel_cache_says_how_to_fix_it(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    choice = kernels.choose("auto", MODEL, 64, blocker / "kernels.json")
+    assert choice.name == kernels.capability_rule() and choice.name in kernels.EXACT
+    assert "RAG_EMBEDDING__KERNEL_CACHE" in choice.reason and str(blocker) in choice.reason
