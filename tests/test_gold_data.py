@@ -10,6 +10,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ SETS = {
     "conflict_corpus": (ROOT / "tests" / "data" / "conflict_corpus_gold.jsonl",
                         ROOT / "tests" / "data" / "conflict_corpus", 16,
                         {"unanswerable": 3, "corroborated": 5, "conflict": 5}),
+    "events_corpus": (ROOT / "tests" / "data" / "events_corpus_gold.jsonl",
+                      ROOT / "tests" / "data" / "events_corpus", 48,
+                      {"unanswerable": 12, "corroborated": 12, "conflict": 10, "single-source": 12}),
 }
 KINDS = {"figure", "date", "name", "money", "list", "place", "other"}
 TAGS = KINDS | {"paraphrase", "no-diacritics", "corroborated", "conflict", "unanswerable",
@@ -54,9 +58,51 @@ def load(name: str) -> list[dict]:
     return rows
 
 
+class _Visible(HTMLParser):
+    """The text a reader sees: no head/script/style; blocks end a line (stdlib only)."""
+
+    _SKIP = {"head", "script", "style"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in self._SKIP
+        self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in self._SKIP
+        self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def read_articles(folder: Path) -> dict[str, str]:
+    """Article key -> text: file name for .txt/.md/.html (visible text), and
+    "<file>#<id>" for each line of a .jsonl feed (its "text" field)."""
+    texts: dict[str, str] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix in (".txt", ".md"):
+            texts[p.name] = p.read_text(encoding="utf-8")
+        elif p.suffix == ".html":
+            parser = _Visible()
+            parser.feed(p.read_text(encoding="utf-8"))
+            texts[p.name] = "".join(parser.parts)
+        elif p.suffix == ".jsonl":
+            for line in p.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    obj = json.loads(line)
+                    texts[f"{p.name}#{obj['id']}"] = obj["text"]
+    return texts
+
+
 def articles(name: str) -> dict[str, str]:
     folder = SETS[name][1]
-    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+    texts = read_articles(folder)
     assert texts, f"no articles in {folder}"
     return texts
 
@@ -176,3 +222,47 @@ def test_conflict_corpus_articles():
         words = len(body.split())
         assert 150 <= words <= 300, f"{fname}: {words} words"
     assert len(outlets) == 4 and 1 <= len(dates) <= 2
+
+
+def test_sources_and_values_name_the_articles(gold):
+    """Where a gold line lists its supporting articles ("sources") they are exactly the
+    articles holding its evidence; a conflict's "values" come from at least two articles,
+    one value per article (an article never conflicts with itself)."""
+    name, rows, texts = gold
+    for r in rows:
+        if "sources" in r:
+            found = set().union(*(sources(e, texts) for e in r["evidence"])) if r["evidence"] else set()
+            assert set(r["sources"]) == found, f"{name} {r['id']}: sources {sorted(r['sources'])} != {sorted(found)}"
+        if "values" in r:
+            docs = [v["source"] for v in r["values"]]
+            assert len(docs) == len(set(docs)) >= 2, f"{r['id']}: one value per article, from 2+ articles"
+            assert set(docs) <= set(r["sources"]), r["id"]
+            assert len({norm(v["value"]) for v in r["values"]}) >= 2, f"{r['id']}: a conflict has 2+ values"
+
+
+def test_events_corpus_articles():
+    """The fresh corpus: mixed formats, 4+ outlets, every article cited by some question."""
+    folder = SETS["events_corpus"][1]
+    texts = articles("events_corpus")
+    assert len(texts) >= 12
+    # the README has no extension so that `rag eval --articles` does not index it as an article
+    assert {p.suffix for p in folder.iterdir() if p.name != "README"} == {".txt", ".md", ".html", ".jsonl"}
+    outlets = set()
+    for p in folder.iterdir():
+        if p.suffix == ".jsonl":
+            rows = [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+            assert len(rows) >= 3 and all(r["outlet"] and r["date"] and r["title"] for r in rows), p.name
+            outlets |= {r["outlet"] for r in rows}
+        elif p.name != "README":
+            m = re.fullmatch(r"([a-z]+)-(\d{4}-\d{2}-\d{2})-([a-z0-9-]+)\.(txt|md|html)", p.name)
+            assert m, f"{p.name}: name must be <outlet>-<YYYY-MM-DD>-<slug>.<ext>"
+            outlets.add(m.group(1))
+            if p.suffix == ".html":
+                assert f'<meta name="date" content="{m.group(2)}">' in p.read_text(encoding="utf-8"), p.name
+    assert len(outlets) >= 4, outlets
+    readme = (folder / "README").read_text(encoding="utf-8")
+    assert "invented" in readme and "never tune" in readme.lower()
+    for key, text in texts.items():
+        assert 200 <= len(text.split()) <= 900, f"{key}: {len(text.split())} words"
+    cited = {d for r in load("events_corpus") for e in r["evidence"] for d in sources(e, texts)}
+    assert cited == set(texts), f"articles no question cites: {set(texts) - cited}"
