@@ -1,25 +1,41 @@
-"""What counts as the same value across articles (pure functions; the
-end-to-end behaviour is checked on real indexes in test_core_answers.py,
-test_eval_gate.py and test_ui_conflicts.py)."""
+"""What counts as the same value across articles (pure functions over rag/answering/values.py;
+the end-to-end behaviour is checked on real indexes in test_core_answers.py,
+test_conflicts_events.py, test_answers_stable.py and test_ui_conflicts.py)."""
 from __future__ import annotations
 
 import pytest
 
-from rag.answering.corroborate import same_value, value_of
+from rag.answering.corroborate import ArticleAnswer, cross_check, same_value, value_of
+from rag.answering.extract import Mention, question_type
+from rag.answering.spans import Span
+from rag.answering.values import agree, comparable, parse
 
 
 @pytest.mark.parametrize("a,b,kind,same", [
     ("over 258 million doses", "more than 258 million doses", "number", True),
     ("Twelve people", "12 dead", "number", True),
     ("Twelve people", "Fourteen people", "number", False),
+    ("three workers", "3 workers", "number", True),
+    ("seventeen", "17", "number", True),
+    ("1.2 billion pesos", "1,200 million pesos", "number", True),
     ("US$900 million", "US$80 million", "number", False),
+    ("$12 million", "$9.5 million", "number", False),
     ("1,230 km", "1230 km", "number", True),
+    ("47 km", "forty-seven kilometres", "number", True),
+    ("600 metres", "0.6 km", "number", True),
+    ("three weeks", "21 days", "number", True),
+    ("four years", "48 months", "number", True),
     ("2025-11-10", "November 10", "date", True),      # the parts both give agree
     ("the 2025-2030", "2025–2030", "date", True),
     ("1987", "June 1989", "date", False),
     ("2020", "2020–2021", "date", False),             # a year is not a period
+    ("built in 1998", "dated from 1998", "date", True),
+    ("3 March 2026", "March 3", "date", True),
     ("Mayor Elena Varga", "Elena Varga", "person", True),
     ("Prime Minister Phạm Minh Chính", "PM Chinh", "person", True),
+    ("Nguyễn Văn Hải", "Nguyen Van Hai", "person", True),
+    ("Judge Trần Thị Mai", "Tran Thi Mai", "person", True),
+    ("Dr. José Álvarez", "Jose Alvarez", "person", True),
     ("Mayor Elena Varga", "Mayor Elena Vargas", "person", False),
     ("Mayor Elena Varga", "Regional Governor Paul Okafor", "person", False),
 ])
@@ -27,6 +43,46 @@ def test_same_value(a, b, kind, same):
     assert same_value(value_of(a, kind), value_of(b, kind)) is same
 
 
+def test_relative_dates_are_read_against_the_articles_own_date():
+    # 2026-03-05 was a Thursday: "on Tuesday" is March 3 in an article of that day
+    assert agree(parse("on Tuesday", "date", "2026-03-05"), parse("3 March 2026", "date"))
+    assert parse("on Tuesday", "date") is None  # no article date: no value rather than a guess
+
+
+def test_a_length_is_not_a_cost_and_dollars_are_not_pesos():
+    assert not comparable(parse("14 km", "number"), parse("$14 million", "number"))
+    assert not comparable(parse("$12 million", "number"), parse("12 million pesos", "number"))
+    assert not comparable(parse("40 firefighters", "number"), parse("40 km", "number"))
+
+
 def test_vague_values_are_not_values():
     assert value_of("hundreds", "number") is None
     assert value_of("Mayor", "person") is None
+    assert value_of("a footbridge", "number") is None
+
+
+def _article(doc_id: str, sentence: str, value: str, text_key: str = "", date=None) -> ArticleAnswer:
+    i = sentence.index(value)
+    return ArticleAnswer(doc_id, Span(doc_id, 0, len(sentence), sentence, 0),
+                         Mention(i, i + len(value), value), text_key or doc_id, date)
+
+
+def test_cross_check_groups_articles_by_value_and_never_pits_an_article_against_itself():
+    q = "How many workers died in the fire?"
+    best = _article("a", "Three workers died in the fire.", "Three workers")
+    others = [_article("b", "The fire killed 3 workers.", "3 workers"),
+              _article("c", "Five workers died, the union said.", "Five workers"),
+              _article("a", "Later, five workers were said to have died.", "five workers"),  # same article
+              _article("d", "Three workers died in the fire.", "Three workers", text_key="a")]  # a copy of a
+    agree_sides, differ = cross_check(q, question_type(q), best, others)
+    assert [s.span.doc_id for s in agree_sides] == ["a", "b"]
+    assert [s.span.doc_id for s in differ] == ["c"]
+
+
+def test_a_figure_that_counts_something_else_is_no_conflict():
+    q = "How many firefighters were injured?"
+    best = _article("a", "Three firefighters were injured.", "Three firefighters")
+    other = _article("b", "About 40 firefighters were sent to the depot.", "About 40 firefighters")
+    assert parse(best.mention.text, "number") is not None
+    agree_sides, differ = cross_check(q, question_type(q), best, [other])
+    assert [s.span.doc_id for s in agree_sides] == ["a"] and differ == []

@@ -43,6 +43,7 @@ class Evidence:
     unknown_terms: list[str]
     idf: Callable[[str], float]
     candidates: list[Candidate] = field(default_factory=list)  # best first once decided
+    reads: dict = field(default_factory=dict)  # chunk_id -> (ReadSpan, SpanScorer): each passage read once
 
 
 def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[str]:

@@ -12,6 +12,7 @@ Cross-source checks (corroborate.py) compare the value with the other articles.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Iterable, Optional, Protocol
 
@@ -21,7 +22,7 @@ from ..answer import AbstainReason, Answer, Conflict, Quote, ReadChunk, SupportG
 from ..chunking import split_sentences
 from ..documents import Document
 from ..retrieve import Hit
-from .corroborate import cross_check
+from .corroborate import ArticleAnswer, cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
 from .evidence import Candidate, Evidence, candidate_features, passages_to_read, unknown_key_terms
 from .extract import Mention, best_mention, question_type, value_phrase
@@ -102,12 +103,20 @@ class Answerer:
             ev.candidates = self.read(ev)
         return ev
 
-    def read(self, ev: Evidence) -> list[Candidate]:
+    def read(self, ev: Evidence, hits: Optional[list[Hit]] = None) -> list[Candidate]:
         """Answer candidates, ranked by the learned decision: the reader's best span in each of
         the best passages, and (for figure, date, time and name questions) the typed mention
-        that the rules pick in each of the best sentences, scored by the reader too."""
-        hits = passages_to_read(ev, self.tuning.reader_passages)
-        reads, scorers = self.reader.read_scored([(ev.question, h.record.text) for h in hits])
+        that the rules pick in each of the best sentences, scored by the reader too. A passage
+        is read once per question (ev.reads), however often it is asked for."""
+        if hits is None:
+            hits = passages_to_read(ev, self.tuning.reader_passages)
+        todo = [h for h in hits if h.record.chunk_id not in ev.reads]
+        if todo:
+            fresh, fresh_scorers = self.reader.read_scored([(ev.question, h.record.text) for h in todo])
+            for h, r, sc in zip(todo, fresh, fresh_scorers):
+                ev.reads[h.record.chunk_id] = (r, sc)
+        reads = [ev.reads[h.record.chunk_id][0] for h in hits]
+        scorers = [ev.reads[h.record.chunk_id][1] for h in hits]
         rank_of = {id(h): i for i, h in enumerate(ev.hits)}
         cands: list[Candidate] = []
         for h, r in zip(hits, reads):
@@ -179,20 +188,12 @@ class Answerer:
         return self._answer(ev, best, read)
 
     def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
-        sentence = best.sentence or self._sentence_of(ev, best)
-        if best.end > sentence.end:  # an answer running over a sentence break: quote both
-            nxt = next((sp for sp in ev.ranked if sp.doc_id == sentence.doc_id and sp.start >= sentence.end
-                        and sp.start < best.end), None)
-            end = max(best.end, nxt.end if nxt else best.end)
-            merged = quotes_for(self.quotes, [replace(sentence, end=end)])
-            if merged:
-                sentence = replace(sentence, end=end, text=merged[0].text)
-        # the value compared across sources carries its noun or title ("31 injured", "Mayor Elena Varga")
-        m0, m1 = value_phrase(sentence.text, best.start - sentence.start, best.end - sentence.start,
-                              ev.qtype.kind)
-        mention = Mention(m0, m1, sentence.text[m0:m1])
-        ranked = [sentence] + [sp for sp in ev.ranked if sp is not best.sentence]
-        agree, differ = cross_check(ev.question, ev.qtype, sentence, mention, ranked, ev.idf)
+        sentence = self._quoted_sentence(ev, best)
+        docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id})
+        mine = self._article_answer(ev, best, sentence, docs)
+        others = [self._article_answer(sub, c, self._quoted_sentence(sub, c), docs)
+                  for sub, c in self.article_answers(ev, best)]
+        agree, differ = cross_check(ev.question, ev.qtype, mine, others)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
         max_q = max(self.settings.answer.max_quotes, len(spans))
         quotes = quotes_for(self.quotes, spans[:max_q])
@@ -208,8 +209,7 @@ class Answerer:
 
         # "reported by N of M": M counts the articles that discuss the question (a sentence
         # covering as much of it as a cross-source passage must), not every article retrieved
-        bar = self.tuning.related_coverage * sentence.coverage
-        n_docs = len({sp.doc_id for sp in ev.ranked if sp.coverage >= bar} | {s.span.doc_id for s in agree})
+        n_docs = len(self._discussing(ev, sentence) | {s.span.doc_id for s in agree + differ})
         text = answer_text(short.text, agree, differ, source_of, n_docs)
         support = []
         if len(agree) > 1:
@@ -221,6 +221,53 @@ class Answerer:
                                   quote_of(s.span)) for s in agree[:1] + differ]
         return Answer(ev.question, text, quotes=quotes, support=support, conflicts=conflicts, short=short,
                       confidence=round(best.p_correct, 4), read=read)
+
+    def _quoted_sentence(self, ev: Evidence, c: Candidate) -> Span:
+        """The sentence quoted for an answer: the one holding it, and the next when the answer
+        runs over a sentence break."""
+        sentence = c.sentence or self._sentence_of(ev, c)
+        if c.end > sentence.end:  # an answer running over a sentence break: quote both
+            nxt = next((sp for sp in ev.ranked if sp.doc_id == sentence.doc_id and sp.start >= sentence.end
+                        and sp.start < c.end), None)
+            end = max(c.end, nxt.end if nxt else c.end)
+            merged = quotes_for(self.quotes, [replace(sentence, end=end)])
+            if merged:
+                sentence = replace(sentence, end=end, text=merged[0].text)
+        return sentence
+
+    def _article_answer(self, ev: Evidence, c: Candidate, sentence: Span, docs: dict) -> ArticleAnswer:
+        # the value compared across sources carries its noun or title ("31 injured", "Mayor Elena Varga")
+        m0, m1 = value_phrase(sentence.text, c.start - sentence.start, c.end - sentence.start, ev.qtype.kind)
+        doc = docs.get(c.doc_id)
+        key = hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest() if doc else ""
+        return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
+                             doc.date if doc else None)
+
+    def _discussing(self, ev: Evidence, sentence: Span) -> set[str]:
+        """Articles with a sentence covering as much of the question as a cross-source passage must."""
+        bar = self.tuning.related_coverage * sentence.coverage
+        return {sp.doc_id for sp in ev.ranked if sp.coverage >= bar}
+
+    def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, Candidate]]:
+        """Each other article that discusses the question, read on its own: the reader on its
+        best passages and the learned decision on its candidates, as if it were the only article
+        indexed. An article takes part only when, read alone, it would answer (the decision's
+        own threshold, fitted on training data); its answer is a verbatim span of it."""
+        sentence = best.sentence or self._sentence_of(ev, best)
+        discussing = self._discussing(ev, sentence)
+        order: list[str] = []
+        for sp in ev.ranked:
+            if sp.doc_id in discussing and sp.doc_id != best.doc_id and sp.doc_id not in order:
+                order.append(sp.doc_id)
+        out = []
+        for doc_id in order[: self.tuning.max_articles]:
+            sub = Evidence(ev.question, ev.qtype, [h for h in ev.hits if h.record.doc_id == doc_id],
+                           [sp for sp in ev.ranked if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
+                           reads=ev.reads)
+            cands = self.read(sub, passages_to_read(sub, self.tuning.article_passages))
+            if cands and cands[0].p_correct >= self.decision.threshold:
+                out.append((sub, cands[0]))
+        return out
 
     def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:
         """The sentence of the candidate's chunk that holds its start (when not among the scored)."""

@@ -31,6 +31,11 @@ class Tuning:
     lazy_coverage_ratio: float = 0.4
     quote_ratio: float = 0.75          # other quotes must score >= this share of the best
     related_coverage: float = 0.45     # cross-source passages must cover this share of the best's words
+    # corroboration reads each other article that discusses the question on its own: at most
+    # this many articles (each costs a reader pass, ~20-40 ms on 2 cores), on this many of its
+    # passages (the chunk of its best sentence: where its answer is ~0.9 of the time)
+    max_articles: int = 6
+    article_passages: int = 1
 
 
 TUNING = Tuning()

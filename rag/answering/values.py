@@ -1,0 +1,272 @@
+"""What a short answer states, as a value that can be compared across articles.
+
+Each article's answer (a verbatim phrase: "three workers", "$9.5 million", "Judge Trần Thị Mai",
+"dated from 1998") is parsed into a typed value; two articles agree when their values are
+equal, and conflict when they measure the same thing with different values.
+
+Libraries instead of hand tables, each for what it does best:
+- numbers written in words: text2num (via rag.lexicon), "seventeen", "twenty-five";
+- money: price-parser (Zyte, maintained) finds the amount and the currency in
+  "more than US$900 million", "VND 3 billion", "€9.5m"; scale words are ours
+  (price-parser does not read "million");
+- lengths, durations, weights, areas: pint (the standard units library) converts
+  "12 km" and "7.5 miles", "three hours" and "180 minutes" to one base unit;
+- dates: dateparser (Scrapinghub, maintained) reads "3 March 2026", "March 3" and, against the
+  article's own date, "on Tuesday"; its `period` tells how much of the date the text gave;
+- people: nameparser strips titles ("Judge", "Dr.", "Deputy Minister") and Unidecode folds
+  "Nguyễn Văn Hải" to "Nguyen Van Hai" (it also maps đ/Đ, which Unicode decomposition does not).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional, Union
+
+from ..lexicon import MONTH_PATTERN, SCALES, TITLES, number_from_words
+
+_DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])")
+_SCALE_RE = re.compile(r"\b(thousand|million|billion|trillion|bn|k|m)\b", re.I)
+_PERCENT_RE = re.compile(r"%|\bper\s?cent\b|\bpercent\b", re.I)
+_RANGE_YEARS = re.compile(r"\b(1[5-9]\d{2}|20\d{2})\s?[-–—/]\s?(\d{2,4})\b")
+_YEAR = re.compile(r"\b(1[5-9]\d{2}|20\d{2})\b")
+_MONTH_NAME = re.compile(MONTH_PATTERN, re.I)
+# currency marks price-parser reports, folded to one code ("$" in these articles is US dollars
+# unless another dollar is named)
+_CURRENCY = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "€": "EUR",
+             "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP", "pound": "GBP",
+             "pounds": "GBP", "¥": "JPY", "₫": "VND", "vnd": "VND", "vnđ": "VND", "dong": "VND",
+             "a$": "AUD", "c$": "CAD", "s$": "SGD"}
+_UNIT_DIMENSIONS = ("[length]", "[time]", "[mass]", "[area]", "[volume]", "[speed]")
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A figure: a count, a share, a sum of money or a physical quantity in base units."""
+    value: float
+    unit: str = ""  # "" for a count, "%", a currency code, or a pint dimension ("[length]")
+
+    def agrees(self, other: "Amount") -> bool:
+        return self.unit == other.unit and abs(self.value - other.value) <= 0.01 * max(
+            abs(self.value), abs(other.value))
+
+    def comparable(self, other: "Amount") -> bool:
+        return self.unit == other.unit
+
+
+@dataclass(frozen=True)
+class When:
+    """A date as far as the text gives it (None where it says nothing), or a period of years."""
+    year: Optional[int] = None
+    month: Optional[int] = None
+    day: Optional[int] = None
+    until: Optional[int] = None  # end year of "2025-2030"
+
+    def agrees(self, other: "When") -> bool:
+        pairs = [(a, b) for a, b in zip((self.year, self.month, self.day, self.until),
+                                        (other.year, other.month, other.day, other.until))
+                 if a is not None and b is not None]
+        return bool(pairs) and all(a == b for a, b in pairs) and (self.until is None) == (other.until is None)
+
+    def comparable(self, other: "When") -> bool:
+        return (self.until is None) == (other.until is None) and any(
+            a is not None and b is not None for a, b in zip((self.year, self.month, self.day),
+                                                             (other.year, other.month, other.day)))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A name without titles, folded to ASCII words; the titles apart."""
+    names: tuple[str, ...]
+    titles: tuple[str, ...] = ()
+
+    def agrees(self, other: "Person") -> bool:
+        a, b = set(self.names), set(other.names)
+        return self.names[-1] == other.names[-1] or a <= b or b <= a
+
+    def comparable(self, other: "Person") -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Words:
+    """Any other answer: its content words (for "what" questions)."""
+    words: frozenset[str]
+
+    def agrees(self, other: "Words") -> bool:
+        a, b = self.words, other.words
+        return bool(a and b) and (a <= b or b <= a or len(a & b) / len(a | b) >= 0.5)
+
+    def comparable(self, other: "Words") -> bool:
+        return False  # different wordings are not a disagreement that can be shown as values
+
+
+Value = Union[Amount, When, Person, Words]
+
+
+def agree(a: Optional[Value], b: Optional[Value]) -> bool:
+    return a is not None and b is not None and type(a) is type(b) and a.agrees(b)  # type: ignore[arg-type]
+
+
+def comparable(a: Optional[Value], b: Optional[Value]) -> bool:
+    """Both state the same kind of value in the same unit: a difference is a real conflict."""
+    return a is not None and b is not None and type(a) is type(b) and a.comparable(b)  # type: ignore[arg-type]
+
+
+# -- parsing --------------------------------------------------------------------------------
+def parse(text: str, kind: str, article_date: Optional[str] = None) -> Optional[Value]:
+    """The value `text` states for a question of `kind` (number, date, time, person, place,
+    other); None when it states none ("hundreds", "a footbridge" for a figure question)."""
+    if kind == "number":
+        return parse_amount(text)
+    if kind == "date":
+        return parse_when(text, article_date)
+    if kind == "person":
+        return parse_person(text)
+    return parse_words(text)
+
+
+def _number(text: str) -> Optional[float]:
+    m = _DIGITS.search(text)
+    if m:
+        return float(m.group(1).replace(",", ""))
+    return number_from_words(text)
+
+
+def parse_amount(text: str) -> Optional[Amount]:
+    num = _number(text)
+    if num is None:
+        return None
+    scale = _SCALE_RE.search(text)
+    if scale:
+        num *= SCALES[scale.group(1).lower()]
+    if _PERCENT_RE.search(text):
+        return Amount(num, "%")
+    currency = _currency(text)
+    if currency:
+        return Amount(num, currency)
+    unit = _physical(text, num)
+    if unit:
+        return unit
+    return Amount(num)
+
+
+def _currency(text: str) -> Optional[str]:
+    from price_parser import Price
+
+    cur = Price.fromstring(text).currency
+    if cur:
+        return _CURRENCY.get(cur.strip().lower(), cur.strip().upper())
+    word = re.search(r"\b(dollars?|euros?|pounds?|dong)\b", text, re.I)
+    return _CURRENCY[word.group(1).lower()] if word else None
+
+
+@lru_cache(maxsize=1)
+def _units():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def _physical(text: str, num: float) -> Optional[Amount]:
+    """"12 km", "140-metre", "forty-seven kilometres", "three hours": the quantity in base
+    units, or None when no word of `text` is a unit pint knows ("people", "doses")."""
+    from ..textnorm import STOPWORDS
+
+    ureg = _units()
+    for word in re.findall(r"[A-Za-z]+", text):
+        word = word.lower()
+        if word in SCALES or word in STOPWORDS or len(word) < 2 and word not in ("m", "h", "s", "g"):
+            continue
+        try:
+            unit = ureg.parse_units(_british(word))
+        except Exception:  # not a unit
+            continue
+        dims = str(unit.dimensionality)
+        dim = next((d for d in _UNIT_DIMENSIONS if d == dims), None)
+        if dim is None and dims == "[length] / [time]":
+            dim = "[speed]"
+        if dim is None and dims == "[length] ** 2":
+            dim = "[area]"
+        if dim is None:
+            continue
+        return Amount(float(ureg.Quantity(num, unit).to_base_units().magnitude), dim)
+    return None
+
+
+def _british(word: str) -> str:
+    return re.sub(r"tres?$", "ters", word) if word.endswith(("metre", "metres")) else word
+
+
+@lru_cache(maxsize=1)
+def _date_parser():
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": "past"})
+
+
+def parse_when(text: str, article_date: Optional[str] = None) -> Optional[When]:
+    rng = _RANGE_YEARS.search(text)
+    if rng:
+        end = rng.group(2)
+        end_year = int(end) if len(end) == 4 else int(rng.group(1)[:2] + end)
+        if end_year > int(rng.group(1)):
+            return When(int(rng.group(1)), until=end_year)
+    cleaned = re.sub(r"^\s*(?:on|in|since|from|by|dated|dating|the)\s+", "", text.strip(), flags=re.I)
+    cleaned = re.sub(r"\b(?:early|late|mid|around|about|some\s+time\s+in)\b[\s-]*", "", cleaned, flags=re.I)
+    base = None
+    if article_date:
+        try:
+            base = _dt.datetime.fromisoformat(article_date[:10])
+        except ValueError:
+            base = None
+    parser = _date_parser()
+    if base is not None:
+        from dateparser.date import DateDataParser
+
+        parser = DateDataParser(languages=["en"], settings={"PREFER_DATES_FROM": "past",
+                                                             "RELATIVE_BASE": base})
+    try:
+        data = parser.get_date_data(cleaned)
+    except Exception:
+        data = None
+    if data is not None and data.date_obj is not None:
+        d, period = data.date_obj, data.period
+        explicit = bool(_MONTH_NAME.search(cleaned) or re.search(r"\d", cleaned))
+        if not explicit:
+            # "on Tuesday", "last year": a date only against the article's own date
+            if base is None:
+                return None
+            return When(d.year) if period == "year" else When(d.year, d.month, d.day)
+        if period == "year":
+            return When(d.year)
+        # a year only where the text gives one: dateparser fills it from today or the base
+        year = d.year if _YEAR.search(cleaned) else None
+        if period == "month":
+            return When(year, d.month)
+        return When(year, d.month, d.day)
+    year = _YEAR.search(text)
+    return When(int(year.group(1))) if year else None
+
+
+def parse_person(text: str) -> Optional[Person]:
+    from nameparser import HumanName
+    from unidecode import unidecode
+
+    name = HumanName(text.strip())
+    title = unidecode(name.title).lower()
+    core = " ".join(p for p in (name.first, name.middle, name.last) if p) or text
+    # nameparser knows capitalised titles; lower-case posts before a name ("retired judge
+    # Miriam Solberg") are dropped with the lexicon's list of titles
+    words = tuple(w for w in re.findall(r"[a-z0-9]+", unidecode(core).lower()) if w not in TITLES)
+    if not words:
+        return None
+    return Person(words, tuple(re.findall(r"[a-z]+", title)))
+
+
+def parse_words(text: str) -> Optional[Words]:
+    from ..textnorm import terms
+
+    ws = frozenset(terms(text))
+    return Words(ws) if ws else None

@@ -1,0 +1,58 @@
+"""Adding an article that does not discuss a question never changes its answer.
+
+Every question of eval/gold.jsonl (the bundled articles' gold set) is asked over the
+bundled articles, then over the same articles plus one unrelated news article
+(tests/data/unrelated: a tram line in Da Nang, written for this test; it shares the
+bundled articles' vocabulary of places, money and figures but none of their facts).
+The answer (short phrase, abstention, quotes, the values of agreeing and conflicting
+sources) must be the same, and the new article must never be quoted.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import BUNDLED, assert_quotes_verbatim
+
+pytestmark = pytest.mark.timeout(1800)  # 2 x 80 questions through the real pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+UNRELATED = Path(__file__).parent / "data" / "unrelated"
+QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()
+             if line.strip()]
+
+
+def _answers(tmp_path_factory, folders: list[Path], name: str):
+    from rag import Assistant
+
+    docs = tmp_path_factory.mktemp(name + "-docs")
+    for folder in folders:
+        for f in folder.iterdir():
+            if f.is_file():
+                shutil.copy(f, docs / f.name)
+    a = Assistant(index_dir=tmp_path_factory.mktemp(name + "-index"))
+    assert a.ingest([docs]).ok
+    return a, {q: a.ask(q) for q in QUESTIONS}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    return _answers(tmp_path_factory, [BUNDLED], "alone"), _answers(tmp_path_factory, [BUNDLED, UNRELATED], "plus")
+
+
+def _key(ans) -> tuple:
+    return (ans.abstained, ans.short.text if ans.short else None,
+            tuple((q.doc_id, q.start, q.end) for q in ans.quotes),
+            tuple(sorted(s.value or "" for s in ans.support)), tuple(sorted(c.value for c in ans.conflicts)))
+
+
+def test_an_unrelated_article_changes_no_answer(both):
+    (alone, before), (plus, after) = both
+    changed = [(q, before[q].text, after[q].text) for q in QUESTIONS if _key(before[q]) != _key(after[q])]
+    assert not changed, f"{len(changed)} of {len(QUESTIONS)} answers changed: {changed[:5]}"
+    for q in QUESTIONS:
+        assert not any("danang" in quote.doc_id or "tram" in quote.doc_id for quote in after[q].quotes), q
+        assert_quotes_verbatim(plus, after[q])
