@@ -25,6 +25,8 @@ from rag.answering.values import agree, comparable, parse
     ("600 metres", "0.6 km", "number", True),
     ("three weeks", "21 days", "number", True),
     ("four years", "48 months", "number", True),
+    ("a week", "seven days", "number", True),
+    ("two-kilometre radius", "2 km", "number", True),
     ("2025-11-10", "November 10", "date", True),      # the parts both give agree
     ("the 2025-2030", "2025–2030", "date", True),
     ("1987", "June 1989", "date", False),
@@ -70,10 +72,10 @@ def _article(doc_id: str, sentence: str, value: str, text_key: str = "", date=No
 def test_cross_check_groups_articles_by_value_and_never_pits_an_article_against_itself():
     q = "How many workers died in the fire?"
     best = _article("a", "Three workers died in the fire.", "Three workers")
-    others = [_article("b", "The fire killed 3 workers.", "3 workers"),
-              _article("c", "Five workers died, the union said.", "Five workers"),
-              _article("a", "Later, five workers were said to have died.", "five workers"),  # same article
-              _article("d", "Three workers died in the fire.", "Three workers", text_key="a")]  # a copy of a
+    others = [[_article("b", "The fire killed 3 workers.", "3 workers")],
+              [_article("c", "Five workers died, the union said.", "Five workers")],
+              [_article("a", "Later, five workers were said to have died.", "five workers")],  # same article
+              [_article("d", "Three workers died in the fire.", "Three workers", text_key="a")]]  # a copy of a
     agree_sides, differ = cross_check(q, question_type(q), best, others)
     assert [s.span.doc_id for s in agree_sides] == ["a", "b"]
     assert [s.span.doc_id for s in differ] == ["c"]
@@ -84,5 +86,22 @@ def test_a_figure_that_counts_something_else_is_no_conflict():
     best = _article("a", "Three firefighters were injured.", "Three firefighters")
     other = _article("b", "About 40 firefighters were sent to the depot.", "About 40 firefighters")
     assert parse(best.mention.text, "number") is not None
-    agree_sides, differ = cross_check(q, question_type(q), best, [other])
+    agree_sides, differ = cross_check(q, question_type(q), best, [[other]])
     assert [s.span.doc_id for s in agree_sides] == ["a"] and differ == []
+
+
+def test_a_rate_is_not_a_total():
+    q = "How many passengers were on the ferry?"
+    best = _article("a", "The ferry carried 118 passengers.", "118 passengers")
+    daily = _article("b", "Ferries here carry 40,000 passengers a day.", "40,000 passengers")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[daily]])
+    assert differ == []
+
+
+def test_an_article_agrees_through_any_of_its_answers_but_conflicts_only_through_its_best():
+    q = "How many divers are searching the river?"
+    best = _article("a", "Sixty divers are searching the river.", "Sixty divers")
+    other = [_article("b", "Fifteen boats and 60 divers joined the search.", "Fifteen boats"),
+             _article("b", "Fifteen boats and 60 divers joined the search.", "60 divers")]
+    agree_sides, differ = cross_check(q, question_type(q), best, [other])
+    assert [s.mention.text for s in agree_sides] == ["Sixty divers", "60 divers"] and differ == []

@@ -70,6 +70,40 @@ def looks_like_person(v: Person, text: str) -> bool:
     return (len(v.names) >= 2 or bool(words & TITLES)) and not words & ORGANISATION_WORDS
 
 
+_RATE = re.compile(r"^\W*(?:(?:a|an|per|each|every)\s+(day|week|month|year|hour|minute|second)\b|"
+                   r"(daily|weekly|monthly|yearly|annually|hourly))", re.I)
+
+
+def rate(sentence: str, after: int) -> Optional[str]:
+    """"per day", "a year", "annually" right after a figure: a rate is not a total."""
+    m = _RATE.search(sentence[after:after + 30])
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).lower()
+    return {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year", "annually": "year",
+            "hourly": "hour"}.get(word, word)
+
+
+def _same_kind(a: "ArticleAnswer", v: Value, best: "ArticleAnswer", best_value: Value, asks_role: bool) -> bool:
+    """Both name people (not a council or an outlet) holding the same post, or both are not names."""
+    if isinstance(v, Person) and isinstance(best_value, Person):
+        if not (looks_like_person(v, a.mention.text) and looks_like_person(best_value, best.mention.text)):
+            return False
+        if asks_role and v.titles and best_value.titles and set(v.titles) != set(best_value.titles):
+            return False  # "Deputy Mayor Brandt" is not another answer to "who is the mayor"
+    return True
+
+
+def _agrees(a: "ArticleAnswer", best: "ArticleAnswer", best_value: Value, kind: str,
+            best_rate: Optional[str]) -> bool:
+    v = value_of(a.mention.text, kind, a.date)
+    if v is None or rate(a.sentence.text, a.mention.end) != best_rate:
+        return False
+    if kind not in ("number", "date", "time", "person") and same_statement(a.sentence.text, best.sentence.text):
+        return True
+    return agree(v, best_value)
+
+
 @dataclass
 class Side:
     span: Span                  # the sentence quoted for this article
@@ -89,8 +123,10 @@ class ArticleAnswer:
 
 
 def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
-                others: list[ArticleAnswer]) -> tuple[list[Side], list[Side]]:
-    """(agreeing sides, disagreeing sides), the answer's own article first."""
+                others: list[list[ArticleAnswer]]) -> tuple[list[Side], list[Side]]:
+    """(agreeing sides, disagreeing sides), the answer's own article first. `others` holds, per
+    other article, its own answers best first: the article agrees when one of them states the
+    answer's value, and conflicts when its best one states another value of the same kind."""
     kind = qtype.kind
     best_value = value_of(best.mention.text, kind, best.date)
     agree_sides = [Side(best.sentence, best.mention, value=best_value)]
@@ -101,25 +137,25 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
     best_pred = predicate(best.sentence.text, best.mention.end) if kind == "number" else None
     head = set(qtype.head)
     asks_role = bool(set(re.findall(r"[a-z]+", fold(question))) & TITLES)
-    for a in others:
-        if a.doc_id in seen_docs or (a.text_key and a.text_key in seen_texts):
+    if best_value is None:
+        return agree_sides, differ
+    best_rate = rate(best.sentence.text, best.mention.end)
+    for answers in others:
+        answers = [a for a in answers if a.doc_id not in seen_docs and not (a.text_key and a.text_key in seen_texts)]
+        if not answers:
             continue  # an article never corroborates or contradicts itself (nor its copy)
+        same = next((a for a in answers if _agrees(a, best, best_value, kind, best_rate)), None)
+        if same is not None:
+            seen_docs.add(same.doc_id)
+            seen_texts.add(same.text_key)
+            agree_sides.append(Side(same.sentence, same.mention, value=value_of(same.mention.text, kind, same.date)))
+            continue
+        a = answers[0]
         v = value_of(a.mention.text, kind, a.date)
-        if v is None or best_value is None:
+        if v is None or not _same_kind(a, v, best, best_value, asks_role):
             continue
-        if isinstance(v, Person) and isinstance(best_value, Person):
-            if not (looks_like_person(v, a.mention.text) and looks_like_person(best_value, best.mention.text)):
-                continue
-            if asks_role and v.titles and best_value.titles and set(v.titles) != set(best_value.titles):
-                continue  # "Deputy Mayor Brandt" is not another answer to "who is the mayor"
-        if agree(v, best_value) or (kind not in ("number", "date", "time", "person")
-                                    and same_statement(a.sentence.text, best.sentence.text)):
-            seen_docs.add(a.doc_id)
-            seen_texts.add(a.text_key)
-            agree_sides.append(Side(a.sentence, a.mention, value=v))
-            continue
-        if not comparable(v, best_value):
-            continue  # another currency or unit, or free text: not a disagreement one can show
+        if not comparable(v, best_value) or rate(a.sentence.text, a.mention.end) != best_rate:
+            continue  # another currency, unit or rate, or free text: not a disagreement one can show
         if isinstance(v, Amount):
             m = measure(a.mention.text)
             if m and best_measure and not m & best_measure and not (head and (head <= m or head & m)):

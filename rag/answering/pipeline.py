@@ -191,8 +191,8 @@ class Answerer:
         sentence = self._quoted_sentence(ev, best)
         docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id})
         mine = self._article_answer(ev, best, sentence, docs)
-        others = [self._article_answer(sub, c, self._quoted_sentence(sub, c), docs)
-                  for sub, c in self.article_answers(ev, best)]
+        others = [[self._article_answer(sub, c, self._quoted_sentence(sub, c), docs) for c in cands]
+                  for sub, cands in self.article_answers(ev, best)]
         agree, differ = cross_check(ev.question, ev.qtype, mine, others)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
         max_q = max(self.settings.answer.max_quotes, len(spans))
@@ -248,11 +248,12 @@ class Answerer:
         bar = self.tuning.related_coverage * sentence.coverage
         return {sp.doc_id for sp in ev.ranked if sp.coverage >= bar}
 
-    def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, Candidate]]:
+    def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, list[Candidate]]]:
         """Each other article that discusses the question, read on its own: the reader on its
         best passages and the learned decision on its candidates, as if it were the only article
         indexed. An article takes part only when, read alone, it would answer (the decision's
-        own threshold, fitted on training data); its answer is a verbatim span of it."""
+        own threshold, fitted on training data); its answers (best first, those over the
+        threshold, at most `Tuning.article_answers`) are verbatim spans of it."""
         sentence = best.sentence or self._sentence_of(ev, best)
         discussing = self._discussing(ev, sentence)
         order: list[str] = []
@@ -265,8 +266,9 @@ class Answerer:
                            [sp for sp in ev.ranked if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
                            reads=ev.reads)
             cands = self.read(sub, passages_to_read(sub, self.tuning.article_passages))
-            if cands and cands[0].p_correct >= self.decision.threshold:
-                out.append((sub, cands[0]))
+            cands = [c for c in cands if c.p_correct >= self.decision.threshold]
+            if cands:
+                out.append((sub, cands[: self.tuning.article_answers]))
         return out
 
     def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:

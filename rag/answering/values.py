@@ -137,6 +137,9 @@ def _number(text: str) -> Optional[float]:
 def parse_amount(text: str) -> Optional[Amount]:
     num = _number(text)
     if num is None:
+        # "a week", "an hour": one of a unit (only for units: "a footbridge" states no figure)
+        if re.match(r"^\W*(?:about\s+|around\s+|nearly\s+|just\s+over\s+)?an?\s+[a-z]", text, re.I):
+            return _physical(text, 1.0)
         return None
     scale = _SCALE_RE.search(text)
     if scale:
