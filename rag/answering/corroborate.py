@@ -123,10 +123,13 @@ class ArticleAnswer:
 
 
 def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
-                others: list[list[ArticleAnswer]]) -> tuple[list[Side], list[Side]]:
+                others: list[list[ArticleAnswer]], own: list[ArticleAnswer] = ()) -> tuple[list[Side], list[Side]]:
     """(agreeing sides, disagreeing sides), the answer's own article first. `others` holds, per
     other article, its own answers best first: the article agrees when one of them states the
-    answer's value, and conflicts when its best one states another value of the same kind."""
+    answer's value, and conflicts when its best one states another value of the same kind.
+    `own` are the answer's article's other answers: one that counts something else with a
+    figure of the same kind ("over 400 cooperation agreements" beside "over 600 international
+    agreements") is shown as a different count (other_measure), never as a disagreement."""
     kind = qtype.kind
     best_value = value_of(best.mention.text, kind, best.date)
     agree_sides = [Side(best.sentence, best.mention, value=best_value)]
@@ -166,4 +169,13 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
         seen_docs.add(a.doc_id)
         seen_texts.add(a.text_key)
         differ.append(Side(a.sentence, a.mention, value=v))
+    if kind == "number" and best_measure:
+        for a in own:
+            v = value_of(a.mention.text, kind, a.date)
+            m = measure(a.mention.text)
+            if (v is not None and comparable(v, best_value) and not agree(v, best_value) and m
+                    and m != best_measure and m & (best_measure | head)
+                    and rate(a.sentence.text, a.mention.end) == best_rate):
+                differ.append(Side(a.sentence, a.mention, other_measure=True, value=v))
+                break
     return agree_sides, differ

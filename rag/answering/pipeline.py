@@ -193,7 +193,10 @@ class Answerer:
         mine = self._article_answer(ev, best, sentence, docs)
         others = [[self._article_answer(sub, c, self._quoted_sentence(sub, c), docs) for c in cands]
                   for sub, cands in self.article_answers(ev, best)]
-        agree, differ = cross_check(ev.question, ev.qtype, mine, others)
+        own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs) for c in ev.candidates
+               if c.doc_id == best.doc_id and c is not best and c.p_correct >= self.decision.threshold
+               and (c.end <= best.start or c.start >= best.end)][: self.tuning.article_answers]
+        agree, differ = cross_check(ev.question, ev.qtype, mine, others, own)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
         max_q = max(self.settings.answer.max_quotes, len(spans))
         quotes = quotes_for(self.quotes, spans[:max_q])
