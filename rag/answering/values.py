@@ -265,7 +265,9 @@ def parse_person(text: str) -> Optional[Person]:
     words = tuple(w for w in re.findall(r"[a-z0-9]+", unidecode(core).lower()) if w not in TITLES)
     if not words:
         return None
-    return Person(words, tuple(re.findall(r"[a-z]+", title)))
+    # titles: what nameparser found, and the lexicon's posts anywhere in the phrase ("late President")
+    titles = set(re.findall(r"[a-z]+", title)) | (set(re.findall(r"[a-z]+", unidecode(text).lower())) & TITLES)
+    return Person(words, tuple(sorted(titles)))
 
 
 def parse_words(text: str) -> Optional[Words]:
