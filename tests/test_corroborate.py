@@ -105,3 +105,14 @@ def test_an_article_agrees_through_any_of_its_answers_but_conflicts_only_through
              _article("b", "Fifteen boats and 60 divers joined the search.", "60 divers")]
     agree_sides, differ = cross_check(q, question_type(q), best, [other])
     assert [s.mention.text for s in agree_sides] == ["Sixty divers", "60 divers"] and differ == []
+
+
+def test_figures_of_differently_named_things_do_not_conflict_but_a_verb_does_not_rename():
+    q = "How many cooperation agreements with international partners were signed?"
+    best = _article("a", "Localities signed over 400 cooperation agreements.", "over 400 cooperation agreements")
+    other = _article("b", "They signed more than 600 international agreements.", "more than 600 international agreements")
+    assert cross_check(q, question_type(q), best, [[other]])[1] == []
+    q = "How many people died?"
+    best = _article("a", "Twelve people died in the collapse.", "Twelve people")
+    other = _article("b", "The collapse left 14 killed.", "14 killed")
+    assert [s.span.doc_id for s in cross_check(q, question_type(q), best, [[other]])[1]] == ["b"]

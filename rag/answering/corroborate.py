@@ -36,12 +36,17 @@ def same_value(a: Optional[Value], b: Optional[Value]) -> bool:
     return agree(a, b)
 
 
+_PARTICIPLES = frozenset("sent hurt killed died dead missing injured rescued taken held built".split())
+
+
 def measure(mention_text: str) -> frozenset[str]:
     """What a figure counts: its noun words ("over 400 cooperation agreements" ->
     {cooper, agreement}); empty when the figure stands alone."""
     text = re.sub(r"\b(?:" + _WORDNUM + r"|" + "|".join(SCALES) + r"|over|more|than|less|fewer|nearly|almost|"
                   r"about|around|approximately|roughly|some|up|at|least|most|under|close|just|out|of)\b",
                   " ", mention_text, flags=re.I)
+    # what happened to them ("12 killed", "31 injured") is the predicate's business, not the noun's
+    text = re.sub(r"\b(?:\w+ed|" + "|".join(_PARTICIPLES) + r")\b", " ", text, flags=re.I)
     return frozenset(t for t in terms(text) if not t[0].isdigit())
 
 
@@ -59,9 +64,6 @@ def predicate(sentence: str, after: int) -> Optional[str]:
             continue
         return next(iter(terms(lw)), None) if (lw.endswith("ed") or lw in _PARTICIPLES) else None
     return None
-
-
-_PARTICIPLES = frozenset("sent hurt killed died dead missing injured rescued taken held built".split())
 
 
 def looks_like_person(v: Person, text: str) -> bool:
@@ -161,8 +163,9 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
             continue  # another currency, unit or rate, or free text: not a disagreement one can show
         if isinstance(v, Amount):
             m = measure(a.mention.text)
-            if m and best_measure and not m & best_measure and not (head and (head <= m or head & m)):
-                continue  # the figure counts something else ("four decades old" vs "12 people")
+            if m and best_measure and not (m <= best_measure or best_measure <= m):
+                continue  # the figure counts something else ("600 international agreements" vs
+                # "400 cooperation agreements", "four decades old" vs "12 people")
             pred = predicate(a.sentence.text, a.mention.end)
             if pred and pred not in q_terms and best_pred in q_terms:
                 continue  # what happened to them is not what was asked ("40 firefighters were sent")
