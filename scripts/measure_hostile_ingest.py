@@ -11,8 +11,9 @@ article when present), varied by eval/corpus.py so that no two chunks are the sa
 
 Each file is ingested by `rag ingest` logic in a fresh child process into a fresh
 temporary index with the real embedding model (settings from the environment). Printed
-per file: wall and CPU seconds, peak RSS of the child, chunks written, the longest
-chunk (characters, words); then one question over the one-sentence index (quote length).
+per file: wall and CPU seconds, RSS of the child once the model is loaded and its peak, chunks written, the longest
+chunk (characters, words); then one question over each index (answer time, longest quote
+shown).
 The machine (CPU model, cores, load average before/after) is printed too: these are
 single runs on a shared machine, so take the wall times as rough; CPU seconds are less
 disturbed by other processes.
@@ -52,7 +53,8 @@ def make_files(folder: Path, mb: float) -> dict[str, Path]:
     normal = normal[:normal.rfind("\n\n")] + "\n"
     one = re.sub(r"\s+", " ", re.sub(r"[.!?…]+", "", normal)).strip()
     one = one + " and the Kelvar mill employs 7500 people"  # a fact at the very end
-    paths = {"normal": folder / "normal-19mb.txt", "one-sentence": folder / "one-sentence-19mb.txt"}
+    normal = normal + "\nThe Kelvar mill employs 7500 people.\n"  # the same fact, as a sentence
+    paths = {"normal": folder / f"normal-{mb:g}mb.txt", "one-sentence": folder / f"one-sentence-{mb:g}mb.txt"}
     paths["normal"].write_text(normal, encoding="utf-8")
     paths["one-sentence"].write_text(one, encoding="utf-8")
     return paths
@@ -67,6 +69,7 @@ def child(path: str, index: str, question: str) -> None:
     s = s.model_copy(update={"bootstrap_dir": None})
     a = Assistant(index_dir=index, settings=s)
     a.embedder.embed(["warm up"])  # model load is not ingest time
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     c0, t0 = time.process_time(), time.perf_counter()
     report = a.ingest([path])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -76,7 +79,7 @@ def child(path: str, index: str, question: str) -> None:
     chunks = a.store.chunks_of([doc_id])
     assert all(doc.text[c.start:c.end] == c.text for c in chunks), "a chunk is not verbatim"
     out = {"file_mb": Path(path).stat().st_size / 1e6, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-           "peak_rss_mb": round(rss_ingest), "chunks": len(chunks),
+           "rss_before_mb": round(rss_before), "peak_rss_mb": round(rss_ingest), "chunks": len(chunks),
            "longest_chunk_chars": max(len(c.text) for c in chunks),
            "longest_chunk_words": max(len(c.text.split()) for c in chunks),
            "refused": [e.reason for e in report.refused]}
@@ -117,7 +120,7 @@ def main() -> int:
         for name, path in files.items():
             if args.only and name != args.only:
                 continue
-            question = "How many people does the Kelvar mill employ?" if name == "one-sentence" else ""
+            question = "How many people does the Kelvar mill employ?"
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             r = subprocess.run([sys.executable, __file__, "--child", str(path), str(Path(tmp) / f"idx-{name}"),
                                 question], capture_output=True, text=True, env=env)

@@ -102,8 +102,29 @@ def test_private_functions_are_refused_without_the_page(app, assistant):
             ("/gradio_api/queue/join", {"data": [victim], "session_hash": session}),  # no fn_index
             ("/gradio_api/queue/join", b"{not json"),
         ]
+        # gradio picks the function by the name in the path on /call (ignoring a fn_index in
+        # the body) but by fn_index on /run, /api and the queue: naming the public `ask` in one
+        # place and a private function in the other must not get through (tick first, as the
+        # page does, so that the dropdown would accept the victim)
+        ask = fn_index(demo, "ask")
+        for name, data in (("tick", []), ("remove", [victim])):
+            attempts += [(f"/gradio_api/call/{name}", {"data": data, "fn_index": ask, "session_hash": session}),
+                         (f"/gradio_api/call/{name}/", {"data": data, "fn_index": ask, "session_hash": session}),
+                         (f"/gradio_api/call/v2/{name}", {"doc_id": victim, "fn_index": ask}),
+                         (f"/gradio_api/run/{name}", {"data": data, "fn_index": ask, "session_hash": session}),
+                         ("/gradio_api/run/ask", {"data": data, "fn_index": fn_index(demo, name),
+                                                  "session_hash": session}),
+                         ("/gradio_api/queue/join", {"data": data, "fn_index": str(fn_index(demo, name)),
+                                                     "session_hash": session})]
         for path, body in attempts:
             r = http.post(path, content=body) if isinstance(body, bytes) else http.post(path, json=body)
+            assert r.status_code == 403, (path, body, r.status_code, r.text)
+        # every other route that runs something on the server needs the page too
+        for path in ("/gradio_api/component_server", "/gradio_api/process_recording", "/gradio_api/reset",
+                     "/gradio_api/cancel", "/gradio_api/stream/abc", "/gradio_api/stream/abc/close",
+                     "/gradio_api/upload_progress", "/gradio_api/profiling/clear"):
+            r = http.post(path, json={"session_hash": session, "fn_index": ask, "data": [],
+                                      "component_id": 0, "fn_name": "x", "event_hash": "abc"})
             assert r.status_code == 403, (path, r.status_code, r.text)
         assert http.post("/gradio_api/upload", files={"files": ("a.txt", b"The mill employs 5 people.")}
                          ).status_code == 403
@@ -185,6 +206,36 @@ def test_undecodable_question_over_http_is_a_clear_error(app, question):
         assert 400 <= r.status_code < 500, (r.status_code, r.text)
 
 
+def test_api_errors_carry_no_server_path(tmp_path):
+    """An error the API answers with (here: the index folder cannot be opened, a message
+    that names it) reaches the client without the server's absolute path."""
+    import time
+
+    from rag.settings import Settings
+    from rag.web.app import launch
+    from ui_helpers import free_port
+
+    bad = tmp_path / "secret-area" / "index"
+    bad.parent.mkdir()
+    bad.write_text("not an index folder", encoding="utf-8")
+    demo, url = launch(settings=Settings(), index_dir=bad, port=free_port(), block=False, quiet=True)
+    try:
+        holder = demo.rag_holder
+        end = time.time() + 120
+        while holder.error is None and time.time() < end:
+            time.sleep(0.2)
+        assert holder.error and str(tmp_path) in holder.error, holder.error  # the server knows where
+        with httpx.Client(base_url=url, timeout=120) as http:
+            msg = call(http, demo, "ask", ["How many doses?"])
+            r = http.post("/gradio_api/call/ask", json={"data": ["How many doses?"]})
+            streamed = http.get(f"/gradio_api/call/ask/{r.json()['event_id']}").text
+        assert msg["success"] is False and "could not be opened" in msg["output"]["error"], msg
+        for text in (json.dumps(msg), streamed):
+            assert "could not be opened" in text and str(tmp_path) not in text and "secret-area" not in text, text
+    finally:
+        demo.close()
+
+
 # -- host, origin, API pages -------------------------------------------------------------------
 def test_host_header_is_checked(app):
     _, url = app
@@ -198,6 +249,36 @@ def test_host_header_is_checked(app):
                              files={"files": ("a.txt", b"x")}).status_code == 400
         for host in (f"127.0.0.1:{port}", f"localhost:{port}", "news.example.org"):
             assert http.get("/", headers={"host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_setting_from_the_environment(assistant, monkeypatch):
+    """RAG_UI__ALLOWED_HOSTS as a user sets it: read by Settings, applied by `rag serve`'s
+    launch. Bound to 127.0.0.5 (not a loopback *name*), the server answers to its bind
+    address, loopback names and the listed hosts, and refuses any other Host by name."""
+    from rag.settings import Settings
+    from rag.web.app import launch
+    from ui_helpers import free_port
+
+    monkeypatch.setenv("RAG_UI__ALLOWED_HOSTS", "intranet.example, News-Desk.lan")
+    settings = Settings().model_copy(update={"index_dir": assistant.settings.index_dir})
+    demo, url = launch(settings=settings, host="127.0.0.5", port=free_port(), block=False,
+                       assistant=assistant, quiet=True)
+    try:
+        port = httpx.URL(url).port
+        assert url.startswith("http://127.0.0.5:"), url
+        with httpx.Client(base_url=url, timeout=60) as http:
+            for host in (f"127.0.0.5:{port}", f"localhost:{port}", "intranet.example",
+                         f"news-desk.lan:{port}", "NEWS-DESK.LAN"):
+                r = http.get("/", headers={"host": host})
+                assert r.status_code == 200 and "text/html" in r.headers["content-type"], (host, r.status_code)
+            for host in ("evil.example", f"intranet.example.evil.test:{port}", f"127.0.0.6:{port}",
+                         "news.example.org"):  # the last: allowed by the other server's setting only
+                r = http.get("/", headers={"host": host})
+                assert r.status_code == 400, (host, r.status_code)
+                err = r.json()["error"]
+                assert repr(host) in err and "RAG_UI__ALLOWED_HOSTS" in err, err
+    finally:
+        demo.close()
 
 
 def test_cross_site_posts_are_refused(app, assistant):
@@ -221,7 +302,10 @@ def test_no_openapi_or_docs_pages(app):
 # -- uploads ---------------------------------------------------------------------------------
 def test_upload_quota_per_client(app):
     _, url = app
+    from gradio.utils import get_upload_folder
+
     part = b"The quarry shipped 5,150 tonnes of granite. " * 2300  # ~0.1 MB
+    root = Path(get_upload_folder())
     with httpx.Client(base_url=url, timeout=60) as http:
         load_page(http)
         codes = [http.post("/gradio_api/upload", files={"files": (f"q{i}.txt", part)}).status_code
@@ -229,6 +313,11 @@ def test_upload_quota_per_client(app):
         assert codes[:2] == [200, 200] and 413 in codes[2:], codes
         r = http.post("/gradio_api/upload", files={"files": ("q9.txt", part)})
         assert r.status_code == 413 and "RAG_UI__UPLOAD_QUOTA_MB" in r.json()["error"]
+        # a refused upload is refused before its body is read: nothing of it is stored
+        stored = [p.name for p in root.rglob("*") if p.is_file()]
+        refused = [f"q{i}.txt" for i, c in enumerate(codes) if c == 413] + ["q9.txt"]
+        assert not set(refused) & set(stored), (refused, stored)
+        assert {"q0.txt", "q1.txt"} <= set(stored)  # the accepted ones are (until ingested or an hour)
 
         def chunked():  # no Content-Length: the size cannot be checked before reading
             yield b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nab\r\n--x--\r\n"
@@ -267,6 +356,10 @@ def test_allowed_hosts_and_guard_are_part_of_every_launch():
     from rag.web.guard import ExposureGuard, allowed_hosts
 
     assert allowed_hosts("127.0.0.1", None) == ["127.0.0.1", "localhost", "::1"]
+    from rag.web.guard import ExposurePolicy
+
+    assert ExposurePolicy(allowed_hosts("127.0.0.1", "*"), 1).any_host
+    assert not ExposurePolicy(allowed_hosts("127.0.0.1", "a.example"), 1).any_host
     assert allowed_hosts("10.1.2.3", " News.Example.org , [fd00::1]") == \
         ["127.0.0.1", "localhost", "::1", "10.1.2.3", "news.example.org", "fd00::1"]
     wild = allowed_hosts("0.0.0.0", None)

@@ -113,21 +113,30 @@ class ExposurePolicy:
     # -- functions ----------------------------------------------------------------------
     @staticmethod
     def is_public_call(blocks, path: str, body: bytes) -> bool:
-        """Whether a function call names a public function of `blocks` (the API's `ask`);
-        anything that cannot be resolved counts as not public."""
+        """Whether a function call can only run a public function of `blocks` (the API's
+        `ask`). gradio picks the function by the body's ``fn_index`` on /queue/join, /run
+        and /api, but by the name in the path on /call (ignoring ``fn_index``): every
+        function the request names, in the path or the body, must be public. Anything
+        that cannot be resolved counts as not public."""
         try:
             data = json.loads(body or b"{}")
         except ValueError:
             return False
-        fn_index = data.get("fn_index") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return False
         fns = getattr(blocks, "fns", None) or {}
-        fn = None
-        if isinstance(fn_index, int) and not isinstance(fn_index, bool):
-            fn = fns.get(fn_index)
-        elif fn_index is None:  # /run/<name>, /api/<name>, /call/<name>, /call/v2/<name>
+        named = []
+        fn_index = data.get("fn_index")
+        if fn_index is not None:
+            if not isinstance(fn_index, int) or isinstance(fn_index, bool):
+                return False  # gradio would coerce "11" or 11.0; refuse rather than guess
+            named.append(fns.get(fn_index))
+        if not path[len(API_PREFIX):].startswith("/queue/join"):
+            # /run/<name>, /api/<name>, /call/<name>, /call/v2/<name>
             name = path.rstrip("/").rsplit("/", 1)[-1]
-            fn = next((f for f in fns.values() if getattr(f, "api_name", None) == name), None)
-        return fn is not None and getattr(fn, "api_visibility", "public") == "public"
+            named.append(next((f for f in fns.values() if getattr(f, "api_name", None) == name), None))
+        return bool(named) and all(f is not None and getattr(f, "api_visibility", "public") == "public"
+                                   for f in named)
 
 
 class ExposureGuard:
