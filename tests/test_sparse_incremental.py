@@ -1,7 +1,9 @@
 """The BM25 snapshot follows the store incrementally: added, changed and removed
-documents, a fresh process loading the persisted snapshot, batched ingest."""
+documents, a fresh process loading the persisted snapshot, batched ingest; its
+check() and rebuild(). The BM25 side is the point, so the embedder is the fake one."""
 from __future__ import annotations
 
+from fakes import HashEmbedder
 from rag import Assistant
 from rag.sparse import SparseCache, SparseIndex
 from rag.textnorm import terms
@@ -14,7 +16,7 @@ def _write(p, text):
 
 
 def test_sparse_follows_adds_changes_and_removals(tmp_path, monkeypatch):
-    a = Assistant(index_dir=tmp_path / "idx")
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())  # BM25 is the point
     one = _write(tmp_path / "in" / "vns-2025-01-01-one.txt",
                  "Ferry news\n\nThe Quillbrook ferry carried 4,317 passengers last week.\n")
     two = _write(tmp_path / "in" / "vns-2025-01-02-two.txt",
@@ -54,7 +56,7 @@ def test_batched_ingest_many_small_files(tmp_path):
     for i in range(60):
         _write(src / f"vns-2025-02-{i % 28 + 1:02d}-note-{i}.txt",
                f"Note {i}\n\nThe harbour counted {1000 + i} boats in week {i}. Crews named it Zorbel-{i}.\n")
-    a = Assistant(index_dir=tmp_path / "idx")
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())
     rep = a.ingest([src])
     assert len(rep.added) == 60 and not rep.refused
     assert a.store.chunks.count() == rep.chunks
@@ -63,11 +65,8 @@ def test_batched_ingest_many_small_files(tmp_path):
 
 
 def test_check_finds_a_stale_or_missing_cache_and_rebuild_repairs_it(tmp_path):
-    """SparseCache.check()/rebuild(), what `rag doctor` calls. The embedder is a fake: the
-    BM25 side is the point."""
+    """SparseCache.check()/rebuild(), what `rag doctor` calls."""
     import pickle
-
-    from fakes import HashEmbedder
 
     a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())
     one = _write(tmp_path / "in" / "vns-2025-01-01-one.txt",
