@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typing import Callable, Iterable, Iterator, Optional, Union
 
-from .answer import Answer, Quote
-from .answering import Answerer, Evidence, quotes_for
+from .answer import Answer
+from .answering import Answerer, Evidence
 from .answering.extract import question_type
 from .answering.render import ABSTAIN_TEXT  # noqa: F401  (re-exported)
 from .documents import Document
@@ -227,13 +227,6 @@ class Assistant:
         q_vec = self.embedder.embed([question])[0]
         hits = self.retriever.retrieve(question, q_vec, top_k)
         return self.answerer.evidence(question, q_vec, hits, self.sparse.get())
-
-    def quotes_for(self, spans: list) -> list[Quote]:
-        """Quotes sliced from the stored documents: verbatim by construction."""
-        return quotes_for(self.store, spans)
-
-    def extractive_answer(self, ev: Evidence) -> Answer:
-        return self.answerer.extractive(ev)
 
 
 def _last_answer(items: Iterable[Union[str, Answer]]) -> Answer:

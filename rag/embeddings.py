@@ -1,8 +1,8 @@
 """Embedding providers: a small interface, looked up by name.
 
 A provider has one required method, ``embed(texts) -> ndarray`` of
-L2-normalised float32 rows. `LlamaIndexEmbedding` adapts any provider to
-llama-index's BaseEmbedding so the vector store and retrievers can use it.
+L2-normalised float32 rows. Vectors are computed here and handed to the store
+(and to answering) as arrays; llama-index never embeds anything itself.
 """
 from __future__ import annotations
 
@@ -198,29 +198,3 @@ def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int
             emb = _cache.setdefault(key, emb)
     return emb
 
-
-def llama_index_embedding(embedder: Embedder):
-    """Wrap an Embedder as a llama-index BaseEmbedding."""
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class LlamaIndexEmbedding(BaseEmbedding):
-        _embedder: Embedder = PrivateAttr()
-
-        def __init__(self, inner: Embedder):
-            super().__init__(model_name=inner.name)
-            self._embedder = inner
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._embedder.embed([query])[0].tolist()
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._embedder.embed([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._embedder.embed(texts).tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-    return LlamaIndexEmbedding(embedder)

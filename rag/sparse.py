@@ -36,12 +36,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from .store import ChunkRecord, Store
 from .textnorm import terms
+
+if TYPE_CHECKING:
+    from .integrity import Health
 
 
 class SparseIndex:
@@ -185,6 +188,43 @@ class SparseCache:
                 self._build_s = time.monotonic() - t0
                 self._checked = time.monotonic()
             return self._index
+
+    def check(self, visible: Optional[set[str]] = None) -> "Health":
+        """Read-only: torn temporary files, and whether the snapshot on disk for the
+        store's current generation holds exactly the chunks readers see (`visible`,
+        read from the store when not given). No snapshot yet is a note, not a problem:
+        the next question builds it."""
+        from .integrity import Health, Problem
+
+        h = Health()
+        if self.dir.exists():
+            tmp = list(self.dir.glob("*.tmp"))
+            if tmp:
+                h.problems.append(Problem("sparse", None, f"{len(tmp)} torn temporary file(s) in {self.dir}"))
+        idx = self._load(self.store.generation())
+        if idx is None:
+            h.notes.append("no BM25 cache for the current index yet (built on the next question)")
+            return h
+        if visible is None:
+            recs = self.store.document_records()
+            visible = {c.chunk_id for c in self.store.all_chunks()
+                       if c.doc_id in recs and c.version == recs[c.doc_id].get("version", "")}
+        cached = {r.chunk_id for r in idx.records}
+        if cached != visible:
+            h.problems.append(Problem("sparse", None, f"BM25 cache has {len(cached)} chunks, the store "
+                                      f"shows {len(visible)} ({len(cached ^ visible)} differ)"))
+        return h
+
+    def rebuild(self) -> SparseIndex:
+        """Throw away every snapshot (in memory and on disk, torn ones too) and build
+        the index afresh from the store, persisted for the current generation."""
+        with self._lock:
+            if self.dir.exists():
+                for f in list(self.dir.glob("*.tmp")) + list(self.dir.glob("bm25-*.pkl")):
+                    f.unlink(missing_ok=True)
+            self._index = None
+            self._checked = 0.0
+        return self.get(force=True)
 
     def _path(self, gen: str) -> Path:
         return self.dir / f"bm25-{gen}.pkl"

@@ -36,7 +36,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from .embeddings import VECTOR_SPACE
 from .chromaclient import make_client
 from .errors import DocumentNotFoundError, IndexMismatchError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .integrity import StoreHealth
 
 SCHEMA = 1
 # How files are read into documents (title, dateline, body_start). A record written by an
@@ -301,10 +304,31 @@ class Store:
         if self.chunks.count() <= sum(int(r.get("n_chunks") or 0) for r in recs.values()):
             return 0  # every chunk belongs to a record: skip reading 100k chunk ids
         stale = self.stale_chunk_ids(recs)
-        self._delete_chunk_ids(stale)
-        if stale:
-            self.bump_generation()
+        self.delete_chunks(stale)
         return len(stale)
+
+    def delete_chunks(self, ids: list[str]) -> None:
+        """Delete these chunks (leftovers no reader sees) and tell readers the index changed."""
+        if ids:
+            self._delete_chunk_ids(ids)
+            self.bump_generation()
+
+    # -- health (what `rag doctor` runs; integrity.py does the work) ---------
+    def check(self, dense_sample: int = 20) -> "StoreHealth":
+        """Read-only: is every document whole, every chunk's offset valid, the sources
+        ledger in step and the dense index answering? See integrity.check_store."""
+        from .integrity import check_store
+
+        return check_store(self, dense_sample)
+
+    def rebuild(self, embed: Callable[[list[str]], np.ndarray], reingest: Callable[[str], set[str]],
+                problems: Optional[list] = None) -> list[str]:
+        """Make the store whole again (hold the write lock): sweep leftovers, finish interrupted
+        removals and updates, re-ingest or re-chunk damaged documents. Returns what was done.
+        See integrity.rebuild_store."""
+        from .integrity import rebuild_store
+
+        return rebuild_store(self, embed, reingest, problems)
 
     # -- chunks -------------------------------------------------------------
     def _chunk_keys(self, batch: int = 20000) -> list[tuple[str, str, str]]:
@@ -316,9 +340,6 @@ class Store:
                 return out
             out.extend((c, (m or {}).get("document_id"), (m or {}).get("version", ""))
                        for c, m in zip(got["ids"], got["metadatas"]))
-
-    def chunk_doc_ids(self) -> set[str]:
-        return {d for _c, d, _v in self._chunk_keys()}
 
     def all_chunks(self, batch: int = 5000) -> list[ChunkRecord]:
         out: list[ChunkRecord] = []
@@ -339,22 +360,6 @@ class Store:
                                 include=["metadatas", "documents", "distances"])
         return [(_record_from_meta(i, m, t), math.exp(-d)) for i, m, t, d in
                 zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])]
-
-    def chunk_ids(self, batch: int = 20000) -> list[str]:
-        out: list[str] = []
-        while True:
-            got = self.chunks.get(include=[], limit=batch, offset=len(out))
-            if not got["ids"]:
-                return out
-            out.extend(got["ids"])
-
-    def chunks_by_id(self, ids: list[str], batch: int = 2000) -> list[ChunkRecord]:
-        out: list[ChunkRecord] = []
-        for i in range(0, len(ids), batch):
-            got = self.chunks.get(ids=ids[i:i + batch], include=["metadatas", "documents"])
-            out.extend(_record_from_meta(c, m, t)
-                       for c, m, t in zip(got["ids"], got["metadatas"], got["documents"]))
-        return out
 
     def chunks_of(self, doc_ids: list[str]) -> list[ChunkRecord]:
         """All chunks of these documents, of every version (one query); readers

@@ -37,10 +37,6 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-def has_invisible(text: str) -> bool:
-    return _INVISIBLE.search(text) is not None
-
-
 def has_surrogate(text: str) -> bool:
     """True when `text` holds a lone surrogate (not encodable as UTF-8)."""
     return _SURROGATE.search(text) is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_quotes_verbatim
+from fakes import HashEmbedder
 from rag import Assistant
 from rag.errors import DocumentNotFoundError, IndexMismatchError, QuestionError
 from rag.settings import Settings
@@ -22,7 +23,7 @@ def chunk_count(a: Assistant) -> int:
 
 
 def test_reingest_unchanged_is_a_no_op(tmp_path, articles_copy):
-    a = Assistant(index_dir=tmp_path / "idx")
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())  # no question: the model is not the point
     first = a.ingest([articles_copy])
     assert len(first.added) == 2 and first.ok
     n = chunk_count(a)

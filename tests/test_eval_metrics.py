@@ -97,3 +97,25 @@ def test_conflict_flagged_needs_every_side():
              {"value": "over 600 international agreements", "quote": q}]
     assert conflict_flagged(other, ["over 400 cooperation agreements", "600"]) == 1.0
     assert conflict_flagged([], ["12", "14"]) == 0.0
+
+
+def test_metrics_grade_with_their_own_parsing():
+    """The eval must not grade the product with the product's own readers of values
+    (a bug there would pass its own grading): metrics.py imports only the standard
+    library, text_to_num and the diacritic folding of rag.textnorm."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    tree = ast.parse(Path(m.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    product = {i for i in imported if i.startswith(".") or i == "rag"}
+    assert product == {"..textnorm"}, product
+    assert {i for i in imported - product if i not in sys.stdlib_module_names} <= {"text_to_num"}, imported
+    assert {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "textnorm"
+            for a in n.names} == {"fold"}

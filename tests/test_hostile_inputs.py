@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -19,13 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import ROOT, assert_quotes_verbatim
+from fakes import HashEmbedder
 from rag import Assistant
 from rag.chunking import chunk_document
-from rag.embeddings import Embedder
 from rag.errors import QuestionError
 from rag.settings import Settings
 
@@ -34,9 +32,10 @@ pytestmark = pytest.mark.timeout(1200)
 MAX_WORDS, MAX_CHARS = Settings().chunking.max_words, Settings().chunking.max_chars
 
 
-def fresh(tmp_path: Path, name: str = "index") -> Assistant:
+def fresh(tmp_path: Path, name: str = "index", embedder=None) -> Assistant:
     s = Settings()
-    return Assistant(index_dir=tmp_path / name, settings=s.model_copy(update={"bootstrap_dir": None}))
+    return Assistant(index_dir=tmp_path / name, settings=s.model_copy(update={"bootstrap_dir": None}),
+                     embedder=embedder)
 
 
 def check_index(a: Assistant) -> None:
@@ -206,29 +205,12 @@ def test_normal_articles_chunk_as_before():
         assert chunk_document("d", text, MAX_WORDS, 1, MAX_CHARS) == chunk_document("d", text, MAX_WORDS, 1, 10**9)
 
 
-class HashEmbedder(Embedder):
-    """Hashed bag of words, L2-normalised. Used only where the model is not the point: the
-    real model would spend ~15 minutes on the 30,000 chunks of a 20 MB file."""
-
-    name = "hash"
-    dim = 384
-
-    def embed(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, int(hashlib.blake2b(w.encode(), digest_size=4).hexdigest(), 16) % self.dim] += 1
-        out += 1e-6
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
 def test_20mb_one_sentence_file_is_chunked_within_bounds(tmp_path):
     text = one_sentence(3_450_000) + " and the Orrin dairy employs 4812 people"
     f = tmp_path / "one-sentence.txt"
     f.write_text(text, encoding="utf-8")
     assert 19.0e6 < f.stat().st_size < 20e6
-    a = fresh(tmp_path)
-    a._embedder = HashEmbedder()
+    a = fresh(tmp_path, embedder=HashEmbedder())  # the model would spend ~15 min on 30,000 chunks
     report = a.ingest([f])
     assert report.added == ["one-sentence"] and not report.refused, report.to_dict()
     doc = a.document("one-sentence")

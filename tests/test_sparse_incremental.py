@@ -1,9 +1,11 @@
 """The BM25 snapshot follows the store incrementally: added, changed and removed
-documents, a fresh process loading the persisted snapshot, batched ingest."""
+documents, a fresh process loading the persisted snapshot, batched ingest; its
+check() and rebuild(). The BM25 side is the point, so the embedder is the fake one."""
 from __future__ import annotations
 
+from fakes import HashEmbedder
 from rag import Assistant
-from rag.sparse import SparseCache
+from rag.sparse import SparseCache, SparseIndex
 from rag.textnorm import terms
 
 
@@ -14,7 +16,7 @@ def _write(p, text):
 
 
 def test_sparse_follows_adds_changes_and_removals(tmp_path, monkeypatch):
-    a = Assistant(index_dir=tmp_path / "idx")
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())  # BM25 is the point
     one = _write(tmp_path / "in" / "vns-2025-01-01-one.txt",
                  "Ferry news\n\nThe Quillbrook ferry carried 4,317 passengers last week.\n")
     two = _write(tmp_path / "in" / "vns-2025-01-02-two.txt",
@@ -54,9 +56,53 @@ def test_batched_ingest_many_small_files(tmp_path):
     for i in range(60):
         _write(src / f"vns-2025-02-{i % 28 + 1:02d}-note-{i}.txt",
                f"Note {i}\n\nThe harbour counted {1000 + i} boats in week {i}. Crews named it Zorbel-{i}.\n")
-    a = Assistant(index_dir=tmp_path / "idx")
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())
     rep = a.ingest([src])
     assert len(rep.added) == 60 and not rep.refused
     assert a.store.chunks.count() == rep.chunks
     assert len(a.sparse.get().doc_ids) == 60
     assert a.ingest([src]).skipped and a.store.chunks.count() == rep.chunks  # unchanged: nothing rewritten
+
+
+def test_check_finds_a_stale_or_missing_cache_and_rebuild_repairs_it(tmp_path):
+    """SparseCache.check()/rebuild(), what `rag doctor` calls."""
+    import pickle
+
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())
+    one = _write(tmp_path / "in" / "vns-2025-01-01-one.txt",
+                 "Ferry news\n\nThe Quillbrook ferry carried 4,317 passengers last week.\n")
+    two = _write(tmp_path / "in" / "vns-2025-01-02-two.txt",
+                 "Bridge news\n\nThe Zephyrine bridge opened to 900 cars on Monday.\n")
+    a.ingest([one, two])
+    health = a.sparse.check()
+    assert health.ok and not health.notes
+    [snapshot] = a.sparse.dir.glob("bm25-*.pkl")
+
+    # stale: the snapshot of the current generation lacks a document (a cache written by a
+    # process that missed a write)
+    idx = pickle.loads(snapshot.read_bytes())
+    snapshot.write_bytes(pickle.dumps(SparseIndex([r for r in idx.records if r.doc_id != "vns-2025-01-02-two"],
+                                                  idx.generation)))
+    (a.sparse.dir / "tmpabc.tmp").write_bytes(b"torn")
+    health = a.sparse.check()
+    assert not health.ok and {p.kind for p in health.problems} == {"sparse"}
+    assert any("1 torn temporary file" in p.detail for p in health.problems)
+    assert any("BM25 cache has 1 chunks, the store shows 2" in p.detail for p in health.problems), health.problems
+    fresh = SparseCache(a.store, tmp_path / "idx")
+    assert not fresh.get().query(terms("Zephyrine"), 3)  # what a reader of that cache got
+
+    rebuilt = a.sparse.rebuild()
+    assert rebuilt.doc_ids == {"vns-2025-01-01-one", "vns-2025-01-02-two"}
+    assert a.sparse.check().ok and not list(a.sparse.dir.glob("*.tmp"))
+    assert SparseCache(a.store, tmp_path / "idx").get().query(terms("Zephyrine"), 3)[0][0].doc_id \
+        == "vns-2025-01-02-two"
+
+    # missing: no snapshot on disk is a note (the next question builds it), rebuild writes it
+    for f in a.sparse.dir.glob("bm25-*.pkl"):
+        f.unlink()
+    health = a.sparse.check()
+    assert health.ok and health.notes == ["no BM25 cache for the current index yet (built on the next question)"]
+    a.sparse.rebuild()
+    assert len(list(a.sparse.dir.glob("bm25-*.pkl"))) == 1
+    health = a.sparse.check()
+    assert health.ok and not health.notes
