@@ -337,7 +337,24 @@ def stage_breakdown(a, qs: list[str]) -> dict:
         setattr(obj, attr, timed)
         return lambda: setattr(obj, attr, inner) if obj is pipeline else delattr(obj, attr)
 
-    undo = [wrap(a.embedder, "embed", "question embedding", lambda texts, *_a, **_k: len(texts) == 1),
+    scoring = [0]  # > 0 inside sentence scoring, whose one-sentence calls are not the question's
+
+    def question_call(texts, *_a, **_k):
+        return len(texts) == 1 and not scoring[0]
+
+    def counted(inner):
+        def f(*args, **kw):
+            scoring[0] += 1
+            try:
+                return inner(*args, **kw)
+            finally:
+                scoring[0] -= 1
+        return f
+
+    inner_scoring = pipeline.score_spans_lazily
+    pipeline.score_spans_lazily = counted(inner_scoring)
+    undo = [lambda: setattr(pipeline, "score_spans_lazily", inner_scoring),
+            wrap(a.embedder, "embed", "question embedding", question_call),
             wrap(a.store, "dense_query", "dense search"),
             wrap(a.retriever, "retrieve", "retrieval (dense + BM25 + fusion)"),
             wrap(pipeline, "score_spans_lazily", "sentence scoring"),
