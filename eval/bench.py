@@ -513,6 +513,7 @@ def plot(results: list[dict], path: Path) -> None:
             ax[0].plot([p[0] for p in pts], [p[2] for p in pts], "x--", label=f"{label} p95")
     ax[0].axhline(30, color="grey", lw=0.6, ls=":")
     ax[0].axhline(150, color="grey", lw=0.6, ls=":")
+    ax[0].axhline(250, color="grey", lw=0.6, ls="--")  # extractive with the trained reader
     ax[0].set(xscale="log", yscale="log", xlabel="chunks", ylabel="ms", title="query latency (warm)")
     ax[0].legend(fontsize=7)
     real = [r for r in results if "ceiling_kb_per_s" in r]
