@@ -257,7 +257,7 @@ def worker_serve(args) -> dict:
            "serve_kernel": getattr(a.embedder, "kernel", a.settings.embedding.provider)}
     for q in qs:  # warm: model, HNSW, BM25 snapshot, caches
         a.ask(q)
-    retr, extr, retr_cpu, extr_cpu, verbatim = [], [], [], [], 0
+    retr, extr, retr_cpu, extr_cpu, verbatim, short = [], [], [], [], 0, 0
     for _rep in range(args.reps):
         for q in qs:
             t, c = time.perf_counter(), time.process_time()
@@ -269,12 +269,18 @@ def worker_serve(args) -> dict:
             ans = a.ask(q)
             extr.append((time.perf_counter() - t) * 1000)
             extr_cpu.append((time.process_time() - c) * 1000)
-            docs = a.store.get_documents(x.doc_id for x in ans.quotes + ans.closest)
-            verbatim += all(docs[x.doc_id].text[x.start:x.end] == x.text for x in ans.quotes + ans.closest)
+            shown = ans.quotes + ans.closest + ([ans.short] if ans.short else [])
+            docs = a.store.get_documents(x.doc_id for x in shown)
+            verbatim += all(docs[x.doc_id].text[x.start:x.end] == x.text for x in shown)
+            short += ans.short is not None
     res.update(retrieval_p50_ms=pct(retr, 50), retrieval_p95_ms=pct(retr, 95),
                extractive_p50_ms=pct(extr, 50), extractive_p95_ms=pct(extr, 95),
                retrieval_cpu_p50_ms=pct(retr_cpu, 50), extractive_cpu_p50_ms=pct(extr_cpu, 50),
                load_avg=os.getloadavg()[0], n_queries=len(retr), verbatim_ok=f"{verbatim}/{len(extr)}", first_answer=first.text[:80])
+    reader = a.answerer._reader  # loaded by ask() only if the answer path ran the trained reader
+    res.update(reader=str(reader.path) if reader is not None else "NOT USED",
+               reader_bf16=getattr(reader, "bf16", None), reader_bf16_reason=getattr(reader, "bf16_reason", None),
+               short_answers=f"{short}/{len(extr)}", stages=stage_breakdown(a, qs))
     if "llm" in inspect.signature(a.ask).parameters and not args.no_llm:
         llm = []
         try:
@@ -289,16 +295,82 @@ def worker_serve(args) -> dict:
     else:
         res["llm"] = "skipped" if args.no_llm else "missing: Assistant.ask has no llm= parameter"
     if args.profile:
-        from pyinstrument import Profiler
+        import cProfile
+        import io
+        import pstats
 
-        p = Profiler()
-        p.start()
+        prof = cProfile.Profile()
+        prof.enable()
         for q in qs:
             a.ask(q)
-        p.stop()
-        (Path(args.work) / f"profile-ask-{args.size}.txt").write_text(p.output_text(color=False))
+        prof.disable()
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(60)
+        (Path(args.work) / f"profile-ask-{args.size}.txt").write_text(buf.getvalue())
     res["serve_peak_rss_mb"] = peak_rss_mb()
     return res
+
+
+STAGES = ("question embedding", "dense search", "retrieval (dense + BM25 + fusion)", "sentence scoring",
+          "reader", "ask() total")
+
+
+def stage_breakdown(a, qs: list[str]) -> dict:
+    """Where one extractive answer's time goes: p50 wall and CPU ms per stage over the
+    questions, timed by wrapping the parts ask() calls (one extra pass, after the timed ones)."""
+    from rag.answering import pipeline
+
+    acc: dict[str, list] = {}
+
+    def wrap(obj, attr, name, when=lambda *a, **k: True):
+        inner = getattr(obj, attr)
+
+        def timed(*args, **kw):
+            if not when(*args, **kw):
+                return inner(*args, **kw)
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return inner(*args, **kw)
+            finally:
+                acc[name][-1][0] += (time.perf_counter() - t) * 1000
+                acc[name][-1][1] += (time.process_time() - c) * 1000
+        setattr(obj, attr, timed)
+        return lambda: setattr(obj, attr, inner) if obj is pipeline else delattr(obj, attr)
+
+    scoring = [0]  # > 0 inside sentence scoring, whose one-sentence calls are not the question's
+
+    def question_call(texts, *_a, **_k):
+        return len(texts) == 1 and not scoring[0]
+
+    def counted(inner):
+        def f(*args, **kw):
+            scoring[0] += 1
+            try:
+                return inner(*args, **kw)
+            finally:
+                scoring[0] -= 1
+        return f
+
+    inner_scoring = pipeline.score_spans_lazily
+    pipeline.score_spans_lazily = counted(inner_scoring)
+    undo = [lambda: setattr(pipeline, "score_spans_lazily", inner_scoring),
+            wrap(a.embedder, "embed", "question embedding", question_call),
+            wrap(a.store, "dense_query", "dense search"),
+            wrap(a.retriever, "retrieve", "retrieval (dense + BM25 + fusion)"),
+            wrap(pipeline, "score_spans_lazily", "sentence scoring"),
+            wrap(a.answerer.reader, "read_scored", "reader")]
+    try:
+        for q in qs:
+            for name in STAGES:
+                acc.setdefault(name, []).append([0.0, 0.0])
+            t, c = time.perf_counter(), time.process_time()
+            a.ask(q)
+            acc["ask() total"][-1] = [(time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000]
+    finally:
+        for u in reversed(undo):
+            u()
+    return {name: {"wall_p50_ms": pct([w for w, _ in v], 50), "cpu_p50_ms": pct([c for _, c in v], 50)}
+            for name, v in acc.items()}
 
 
 # -- UI cold start ------------------------------------------------------------
@@ -412,6 +484,12 @@ def table(results: list[dict], extra: dict) -> str:
                          f"{r['st_fp32_kb_per_s']:.1f} KB/s = {r['kernel_vs_st_fp32']:.2f}x wall, "
                          f"{r['kernel_vs_st_fp32_cpu']:.2f}x CPU; cosine to fp32 min "
                          f"{r['cos_to_fp32_min']:.6f}, mean {r['cos_to_fp32_mean']:.6f}.")
+        if "reader" in r:
+            st = r.get("stages", {})
+            parts = "; ".join(f"{k} {v['wall_p50_ms']:.0f} ({v['cpu_p50_ms']:.0f} CPU)" for k, v in st.items())
+            lines.append(f"{r['size']:,} chunks: extractive answer read by the trained reader {r['reader']} "
+                         f"(bf16 autocast: {r.get('reader_bf16')}); short answers {r.get('short_answers')}; "
+                         f"p50 ms per stage, wall (CPU): {parts}.")
         if "open_and_first_answer_s" in r:
             lines.append(f"{r['size']:,} chunks: process start to first answer {r['open_and_first_answer_s']:.1f} s; "
                          f"quotes verbatim {r.get('verbatim_ok')}; load average during queries "
@@ -435,6 +513,7 @@ def plot(results: list[dict], path: Path) -> None:
             ax[0].plot([p[0] for p in pts], [p[2] for p in pts], "x--", label=f"{label} p95")
     ax[0].axhline(30, color="grey", lw=0.6, ls=":")
     ax[0].axhline(150, color="grey", lw=0.6, ls=":")
+    ax[0].axhline(250, color="grey", lw=0.6, ls="--")  # extractive with the trained reader
     ax[0].set(xscale="log", yscale="log", xlabel="chunks", ylabel="ms", title="query latency (warm)")
     ax[0].legend(fontsize=7)
     real = [r for r in results if "ceiling_kb_per_s" in r]

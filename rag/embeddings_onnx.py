@@ -96,6 +96,34 @@ def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
     return final
 
 
+# One session.run costs about as much as this many padded tokens (MiniLM, one thread:
+# batches cut with 4, 16 or 48 cost the same CPU within 5%, one text per run 10% more).
+RUN_COST_TOKENS = 16
+
+
+def plan_batches(lengths: list[int], max_rows: int, run_cost: int = RUN_COST_TOKENS) -> list[list[int]]:
+    """Indices of texts in batches that cost the fewest padded tokens, `run_cost` per run.
+
+    A batch is padded to its longest text, and padded positions cost the model as much as
+    real ones, so one batch of an answer's candidate sentences (12-150 tokens) computed
+    about twice the tokens it holds. Sorted by length, the texts are cut into contiguous
+    batches of at most `max_rows` by dynamic programming (O(n * max_rows))."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    ln = [lengths[i] for i in order]
+    n = len(ln)
+    best, cut = [0] + [float("inf")] * n, [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - max_rows), j):
+            v = best[i] + (j - i) * ln[j - 1] + run_cost
+            if v < best[j]:
+                best[j], cut[j] = v, i
+    batches, j = [], n
+    while j > 0:
+        batches.append(order[cut[j]:j])
+        j = cut[j]
+    return batches[::-1]
+
+
 class OnnxEmbedder(Embedder):
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, quantize: bool = False,
                  threads: int = 0):
@@ -132,9 +160,7 @@ class OnnxEmbedder(Embedder):
         if not texts:
             return out
         enc = self.tok.encode_batch(list(texts))
-        order = np.argsort([len(e.ids) for e in enc])  # similar lengths together: less padding
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]
+        for idx in plan_batches([len(e.ids) for e in enc], self.batch_size):  # little padding
             n = max(len(enc[i].ids) for i in idx)
             ids = np.zeros((len(idx), n), dtype=np.int64)
             mask = np.zeros((len(idx), n), dtype=np.int64)

@@ -58,6 +58,22 @@ def test_auto_kernel_keeps_the_fp32_vectors(kernel_cache, texts, fp32):
         assert cos.min() >= kernels.MIN_COSINE, (emb.kernel, cos.min())
 
 
+def test_onnx_cuts_batches_by_length_and_keeps_the_vectors(texts, fp32):
+    """An answer's sentences (short and long mixed) are not all padded to the longest one,
+    and the vectors are those of fp32, whichever batch a text lands in."""
+    from rag.embeddings_onnx import OnnxEmbedder, plan_batches
+
+    assert sorted(map(sorted, plan_batches([12] * 8 + [150], 64))) == [list(range(8)), [8]]
+    lengths = [len(t.split()) * 2 for t in texts]
+    batches = plan_batches(lengths, 4)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts))) and max(map(len, batches)) <= 4
+    emb = OnnxEmbedder(MODEL)
+    mixed = emb.embed(texts)
+    assert (mixed * fp32).sum(1).min() >= kernels.MIN_COSINE
+    alone = np.vstack([emb.embed([t]) for t in texts])
+    assert (mixed * alone).sum(1).min() >= 0.99999
+
+
 def test_bf16_autocast_holds_the_cosine_on_this_cpu(texts, fp32):
     """The claim that makes torch-bf16 share an index with fp32, checked on this CPU
     (with bf16 hardware here; elsewhere emulated, and the same numbers)."""

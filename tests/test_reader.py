@@ -14,7 +14,9 @@ import pytest
 
 from rag.answering.decide import DECISION_FILE, load_decision
 from rag.answering.evidence import FEATURES
-from rag.answering.reader import SHIPPED_READER, SpanReader
+from rag import kernels
+from rag.answering.reader import SHIPPED_READER, SpanReader, get_reader
+from rag.settings import EmbeddingSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_JSON = ROOT.parent / "shared" / "datasets" / "squad2-train" / "squad2-train.json"
@@ -51,6 +53,38 @@ def test_reader_scores_no_answer_higher_for_a_question_the_passage_does_not_answ
     (answered,) = reader.read("Who opened the bridge?", [PASSAGE])
     (unanswered,) = reader.read("How many people died building the bridge?", [PASSAGE])
     assert answered.margin > unanswered.margin
+
+
+@pytest.mark.parametrize("provider,chosen", [("torch-bf16", None), ("sentence-transformers", None), ("onnx", None),
+                                             ("auto", "torch-bf16"), ("auto", "onnx")])
+def test_reader_runs_on_the_embedding_kernel_chosen_for_the_machine(reader, tmp_path, provider, chosen):
+    """bf16 autocast iff the chosen embedding kernel is torch-bf16: forced by the setting, or
+    picked by `auto` (here from this machine's cache entry, as a measurement would leave it)."""
+    cache = tmp_path / "kernels.json"
+    if chosen:
+        kernels._write_entry(cache, kernels._entry_key("all-MiniLM-L6-v2", 64),
+                             {"chosen": chosen, "query": "onnx", "measured": {}, "at": "test", "why": "test"})
+    s = Settings(embedding=EmbeddingSettings(provider=provider, kernel_cache=cache))
+    r = SpanReader(model=reader.model, tokenizer=reader.tokenizer, settings=s)
+    assert r.bf16 == ((chosen or provider) == "torch-bf16")
+    assert (chosen or provider) in r.bf16_reason
+    assert chosen or not cache.exists()  # a forced kernel measures nothing
+
+
+def test_bf16_reader_gives_the_fp32_answer_and_the_pipeline_reader_follows_the_setting(reader, monkeypatch):
+    q = "How long is the bridge?"
+    (fp32,) = SpanReader(model=reader.model, tokenizer=reader.tokenizer, bf16=False).read(q, [PASSAGE])
+    (bf16,) = SpanReader(model=reader.model, tokenizer=reader.tokenizer, bf16=True).read(q, [PASSAGE])
+    assert "1,350" in bf16.text and PASSAGE[bf16.start:bf16.end] == bf16.text
+    assert (bf16.start, bf16.end) == (fp32.start, fp32.end)
+    assert bf16.score != fp32.score  # autocast really ran: the logits moved, the answer did not
+    # the reader the answer pipeline loads (get_reader) follows RAG_EMBEDDING__PROVIDER
+    monkeypatch.setenv("RAG_EMBEDDING__PROVIDER", "torch-bf16")
+    on = get_reader(SHIPPED_READER)
+    monkeypatch.setenv("RAG_EMBEDDING__PROVIDER", "sentence-transformers")
+    off = get_reader(SHIPPED_READER)
+    assert on.bf16 and not off.bf16 and on is not off
+    assert get_reader(SHIPPED_READER) is off  # loaded once per precision
 
 
 def test_shipped_decision_is_fitted_on_held_out_training_articles():

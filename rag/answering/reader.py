@@ -5,6 +5,10 @@ The shipped weights (`rag/data/reader/`, see its MODEL_CARD.md) are all-MiniLM-L
 fine-tuned by `rag train-reader` on ../shared/datasets/squad2-train. The reader returns
 character offsets in the passage it was given; callers turn them into document offsets,
 so the answer is always a slice of the stored article.
+
+It runs on the embedding kernel chosen for this machine (rag/kernels.py): under bf16
+autocast iff that kernel is torch-bf16 (auto picked it here, or RAG_EMBEDDING__PROVIDER
+forces it), in fp32 otherwise; see reader_precision().
 """
 from __future__ import annotations
 
@@ -48,11 +52,26 @@ class ReadSpan:
         return self.score - self.null_score
 
 
+def reader_precision(settings=None) -> tuple[bool, str]:
+    """(bf16 autocast or not, why): the embedding kernel chosen for these settings (default:
+    the environment's) decides, so query embedding, sentence scoring and the reader follow one
+    choice; a forced RAG_EMBEDDING__PROVIDER wins. Should the choice fail, fp32 (the reference)."""
+    try:
+        choice = hardware.chosen_kernel(settings)
+    except Exception as e:  # noqa: BLE001 - the reader must load whatever the kernel choice does
+        return False, (f"fp32: the embedding kernel choice failed ({type(e).__name__}: {e}"[:200]
+                       + "); `rag doctor` shows why")
+    return choice.bf16, f"{'bf16 autocast' if choice.bf16 else 'fp32'}: follows the embedding kernel " \
+                        f"{choice.name} ({choice.reason})"
+
+
 class SpanReader:
-    """Load once, then `read(question, passages)`; thread-safe."""
+    """Load once, then `read(question, passages)`; thread-safe.
+
+    `bf16` None follows the embedding kernel chosen for `settings` (reader_precision())."""
 
     def __init__(self, path: Path | str = SHIPPED_READER, tuning: ReaderTuning = ReaderTuning(),
-                 bf16: Optional[bool] = None, model=None, tokenizer=None):
+                 bf16: Optional[bool] = None, model=None, tokenizer=None, settings=None):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         import torch
 
@@ -68,9 +87,10 @@ class SpanReader:
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         self.model = model.eval()
         self.tokenizer = tokenizer
-        # bf16 autocast only where the CPU does bf16 in hardware (AMX, AVX512-BF16);
-        # elsewhere it is emulated and slower than fp32
-        self.bf16 = hardware.bf16_fast() if bf16 is None else bf16
+        if bf16 is None:
+            self.bf16, self.bf16_reason = reader_precision(settings)
+        else:
+            self.bf16, self.bf16_reason = bool(bf16), f"{'bf16 autocast' if bf16 else 'fp32'}: set by the caller"
         self._lock = threading.Lock()
 
     def logits(self, windows) -> tuple[np.ndarray, np.ndarray]:
@@ -176,14 +196,17 @@ def decode_window(start_logits: np.ndarray, end_logits: np.ndarray, offsets, n_b
     return best
 
 
-_cache: dict[str, SpanReader] = {}
+_cache: dict[tuple[str, bool], SpanReader] = {}
 _cache_lock = threading.Lock()
 
 
-def get_reader(path: Path | str = SHIPPED_READER) -> SpanReader:
-    """The reader at `path`, loaded once per process."""
-    key = str(Path(path).resolve())
+def get_reader(path: Path | str = SHIPPED_READER, settings=None) -> SpanReader:
+    """The reader at `path`, on the kernel chosen for `settings` (default: the environment's),
+    loaded once per process and precision."""
+    bf16, why = reader_precision(settings)
+    key = (str(Path(path).resolve()), bf16)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = SpanReader(path)
+            _cache[key] = SpanReader(path, bf16=bf16)
+            _cache[key].bf16_reason = why
         return _cache[key]
