@@ -80,7 +80,7 @@ class Answerer:
     @property
     def reader(self) -> SpanReader:
         if self._reader is None:
-            self._reader = get_reader(self.settings.reader.path)
+            self._reader = get_reader(self.settings.reader.path, self.settings)
         return self._reader
 
     @property
