@@ -150,23 +150,31 @@ def load_model(folder: Path):
     int8 = folder / INT8_WEIGHTS
     if not int8.exists():
         return AutoModelForQuestionAnswering.from_pretrained(folder, local_files_only=True, torch_dtype=torch.float32)
-    from safetensors.torch import load_file
+    import transformers
+    from safetensors.numpy import load_file
 
-    stored = load_file(str(int8))
+    stored = load_file(str(int8))  # numpy: dequantizing is one multiply per matrix, no thread pool
     state = {}
     for name, t in stored.items():
-        if name.endswith(SCALE_SUFFIX):
-            continue
-        scale = stored.get(name + SCALE_SUFFIX)
-        state[name] = t.float() * scale if scale is not None else t.float()
-    model = AutoModelForQuestionAnswering.from_config(AutoConfig.from_pretrained(folder, local_files_only=True),
-                                                      torch_dtype=torch.float32)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if not m.endswith("position_ids")]
-    if missing or unexpected:
+        if not name.endswith(SCALE_SUFFIX):
+            scale = stored.get(name + SCALE_SUFFIX)
+            state[name] = torch.from_numpy(t.astype(np.float32) * scale if scale is not None else t.astype(np.float32))
+    config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    cls = getattr(transformers, (config.architectures or ["BertForQuestionAnswering"])[0])
+    error = None
+    try:
+        # from the state dict directly: no random initialisation of weights that are then replaced
+        model = cls.from_pretrained(None, config=config, state_dict=state, dtype=torch.float32)
+    except (RuntimeError, ValueError, KeyError) as e:
+        model, error = None, e
+    have = set(model.state_dict()) if model is not None else set()
+    missing = sorted(have - set(state) - {k for k in have if k.endswith("position_ids")})
+    unexpected = sorted(set(state) - have)
+    if model is None or missing or unexpected:
         from ..errors import ConfigError
         raise ConfigError(f"{int8} does not fit {folder / 'config.json'} (missing {missing[:3]}, unexpected "
-                          f"{unexpected[:3]}): rewrite it with `python -m rag.training.quantize {folder}`.")
+                          f"{unexpected[:3]}{'; ' + str(error)[:200] if error else ''}): rewrite it with "
+                          f"`python -m rag.training.quantize {folder}`.")
     return model
 
 
