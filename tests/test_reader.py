@@ -109,3 +109,58 @@ def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
     assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
     (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
     assert span is None or PASSAGE[span.start:span.end] == span.text
+
+
+ARTICLE = ROOT / "rag" / "data" / "articles" / "vns-2025-11-10-mofa-patriotic-emulation-congress.txt"
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("Who attended the ministry's Patriotic Emulation Congress?", "Phạm Minh Chính"),
+    ("How many doses of vaccines did the ministry secure?", "258 million"),
+    ("How many countries recognised Viet Nam's market economy status?", "73"),
+    ("How many cooperation agreements did the MoFA help localities sign?", "400"),
+    ("How many official documents on key foreign affairs issues were issued?", "17"),
+])
+def test_shipped_int8_reader_finds_the_answer_in_a_real_article(reader, question, answer):
+    """The shipped (int8) weights read the bundled article's first paragraphs and point at
+    the phrase a person would underline, as a verbatim slice of its paragraph."""
+    assert (SHIPPED_READER / "model.int8.safetensors").exists()
+    paras = [p for p in ARTICLE.read_text(encoding="utf-8").split("\n\n") if p.strip()][:6]
+    spans = [s for s in reader.read(question, paras) if s is not None]
+    best = max(spans, key=lambda s: s.score)
+    assert paras[best.passage][best.start:best.end] == best.text
+    assert answer in best.text and len(best.text) <= len(answer) + 20, best.text
+
+
+def test_int8_weights_answer_like_the_weights_they_were_made_from(tmp_path):
+    """quantize writes int8 matrices with row scales; the reader loads them and scores spans
+    within a small distance of the fp32 model it came from."""
+    import torch
+
+    from rag.answering.reader import INT8_WEIGHTS, load_model
+    from rag.training.quantize import write_int8
+
+    src = load_model(SHIPPED_READER)
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / f).write_bytes((SHIPPED_READER / f).read_bytes())
+    write_int8(src.state_dict(), tmp_path)
+    assert (tmp_path / INT8_WEIGHTS).stat().st_size < 26e6
+    a = SpanReader(model=src, tokenizer=SpanReader(tmp_path).tokenizer, bf16=False)
+    b = SpanReader(tmp_path, bf16=False)
+    (sa,), (sb,) = a.read("Who opened the bridge?", [PASSAGE]), b.read("Who opened the bridge?", [PASSAGE])
+    assert (sa.start, sa.end) == (sb.start, sb.end)
+    assert abs(sa.score - sb.score) < 0.5 and abs(sa.null_score - sb.null_score) < 0.5
+
+
+def test_a_broken_int8_file_says_how_to_fix_it(tmp_path):
+    from safetensors.torch import save_file
+    import torch
+
+    from rag.errors import ConfigError
+
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / f).write_bytes((SHIPPED_READER / f).read_bytes())
+    save_file({"bert.embeddings.word_embeddings.weight": torch.zeros((4, 4), dtype=torch.int8)},
+              str(tmp_path / "model.int8.safetensors"))
+    with pytest.raises(ConfigError, match="rag.training.quantize"):
+        SpanReader(tmp_path)

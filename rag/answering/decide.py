@@ -1,12 +1,14 @@
 """The answer decision, learned from data: which reader candidate to give, and whether to
 answer at all.
 
-A logistic regression over the candidate's features (evidence.FEATURES: the reader's
-span and no-answer scores, the sentence scores of retrieval, answer-type agreement,
-question words the passages lack, ...) gives the probability that the candidate is
-right. The best candidate is given when that probability reaches the threshold,
-otherwise the assistant abstains. Weights and threshold are fitted by
-`rag fit-decision` on training articles the reader never saw (see
+A model over the candidate's features (evidence.FEATURES: the reader's span and
+no-answer scores, the sentence scores of retrieval, answer-type agreement, question
+words the passages lack, ...) gives the probability that the candidate is right: a
+logistic regression (`"kind": "logistic"`) or gradient-boosted trees (`"kind": "trees"`,
+sklearn's HistGradientBoostingClassifier written out as plain JSON node lists, so that
+loading it runs no pickled code). The best candidate is given when that probability
+reaches the threshold, otherwise the assistant abstains. The model and threshold are
+fitted by `rag fit-decision` on training articles the reader never saw (see
 rag/data/reader/MODEL_CARD.md); this module only applies them.
 """
 from __future__ import annotations
@@ -26,6 +28,41 @@ DECISION_FILE = "decision.json"
 
 
 @dataclass(frozen=True)
+class Tree:
+    """One regression tree: node i tests x[feature[i]] <= cut[i] (left) else right, until a
+    leaf (left[i] == -1), whose value is added to the score."""
+
+    feature: tuple[int, ...]
+    cut: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+
+    def __call__(self, x: np.ndarray) -> float:
+        i = 0
+        while self.left[i] >= 0:
+            i = self.left[i] if x[self.feature[i]] <= self.cut[i] else self.right[i]
+        return self.value[i]
+
+    def to_json(self) -> dict:
+        return {"feature": list(self.feature), "cut": list(self.cut), "left": list(self.left),
+                "right": list(self.right), "value": list(self.value)}
+
+    @classmethod
+    def from_json(cls, d: dict, n_features: int) -> "Tree":
+        t = cls(tuple(int(v) for v in d["feature"]), tuple(float(v) for v in d["cut"]),
+                tuple(int(v) for v in d["left"]), tuple(int(v) for v in d["right"]),
+                tuple(float(v) for v in d["value"]))
+        n = len(t.value)
+        if not (len(t.feature) == len(t.cut) == len(t.left) == len(t.right) == n) or any(
+                (l >= 0 and not (i < l < n and i < r < n and 0 <= f < n_features))
+                for i, (f, l, r) in enumerate(zip(t.feature, t.left, t.right))):
+            raise ValueError("decision model: malformed tree (node lists of unequal length, or a child "
+                             "that does not come after its parent); refit with `rag fit-decision`")
+        return t
+
+
+@dataclass(frozen=True)
 class DecisionModel:
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -34,22 +71,41 @@ class DecisionModel:
     intercept: float
     threshold: float
     meta: dict = field(default_factory=dict, compare=False)
+    kind: str = "logistic"          # or "trees": intercept + the sum of the trees' leaf values
+    trees: tuple[Tree, ...] = ()
 
     def p(self, features: dict[str, float]) -> float:
-        x = (np.array([features[f] for f in self.features]) - np.array(self.mean)) / np.array(self.scale)
-        z = float(x @ np.array(self.coef) + self.intercept)
+        x = np.array([features[f] for f in self.features], dtype=np.float64)
+        if self.kind == "trees":
+            z = self.intercept + sum(t(x) for t in self.trees)
+        else:
+            z = float(((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.coef) + self.intercept)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "coef": list(self.coef), "intercept": self.intercept, "threshold": self.threshold,
-                "meta": self.meta}
+        d = {"kind": self.kind, "features": list(self.features), "intercept": self.intercept,
+             "threshold": self.threshold}
+        if self.kind == "trees":
+            d["trees"] = [t.to_json() for t in self.trees]
+        else:
+            d.update(mean=list(self.mean), scale=list(self.scale), coef=list(self.coef))
+        d["meta"] = self.meta
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "DecisionModel":
         missing = set(d["features"]) - set(FEATURES)
         if missing:
             raise ValueError(f"decision model uses unknown features {sorted(missing)}")
+        kind = d.get("kind", "logistic")
+        n = len(d["features"])
+        if kind == "trees":
+            trees = tuple(Tree.from_json(t, n) for t in d["trees"])
+            return cls(tuple(d["features"]), (0.0,) * n, (1.0,) * n, (0.0,) * n, float(d["intercept"]),
+                       float(d["threshold"]), d.get("meta", {}), "trees", trees)
+        if kind != "logistic":
+            raise ValueError(f"decision model kind {kind!r} is unknown (logistic or trees); "
+                             "refit with `rag fit-decision`")
         return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]),
                    float(d["intercept"]), float(d["threshold"]), d.get("meta", {}))
 

@@ -139,7 +139,36 @@ FEATURES = ("margin", "span_score", "null_score", "sent_score", "sent_coverage",
             "sent_type_ok", "sent_position", "chunk_position", "type_known", "type_match",
             "answer_words", "answer_in_question", "unknown_terms", "best_coverage", "best_similarity",
             "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree",
-            "names_missing_here")
+            "names_missing_here", "span_gap", "agreeing_passages")
+
+SPAN_GAP_CAP = 15.0  # start+end logits: a lead this large over every rival span is already certain
+
+
+def span_gap(c: Candidate, cands: list[Candidate]) -> float:
+    """How far the candidate's reader score leads the best rival span of its passage: for the
+    reader's own span, the best span that does not overlap it (capped; the cap when there is
+    none); for a span proposed by the rules, its score minus the reader's choice there."""
+    if c.read.passage >= 0:
+        if c.read.runner_up is None:
+            return SPAN_GAP_CAP
+        return min(SPAN_GAP_CAP, c.read.score - c.read.runner_up)
+    own = [o for o in cands if o.read.passage >= 0 and o.doc_id == c.doc_id and o.chunk_rank == c.chunk_rank]
+    return max(-SPAN_GAP_CAP, min(SPAN_GAP_CAP, c.read.score - own[0].read.score)) if own else 0.0
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Two answer phrases say the same thing: folded word F1 of at least 0.5."""
+    wa, wb = [fold(w) for w in TOKEN_RE.findall(a)], [fold(w) for w in TOKEN_RE.findall(b)]
+    if not wa or not wb:
+        return False
+    common = sum(min(wa.count(w), wb.count(w)) for w in set(wa))
+    return common > 0 and 2 * common / (len(wa) + len(wb)) >= 0.5
+
+
+def agreeing_passages(c: Candidate, cands: list[Candidate]) -> float:
+    """How many other passages give the same answer (the answer is corroborated)."""
+    return float(len({(o.doc_id, o.chunk_rank) for o in cands
+                      if (o.doc_id, o.chunk_rank) != (c.doc_id, c.chunk_rank) and same_answer(c.text, o.text)}))
 
 
 def candidate_features(ev: Evidence, cands: list[Candidate]) -> None:
@@ -184,6 +213,9 @@ def candidate_features(ev: Evidence, cands: list[Candidate]) -> None:
             "reader_and_rules_agree": float(overlaps(c, rule_spans) and overlaps(c, reader_spans)),
             # names and numbers of the question that the candidate's own passage never mentions
             "names_missing_here": float(len(missing_names(ev.question, passage_of(ev, c)))),
+            # the reader's lead over the best other span of the same passage
+            "span_gap": span_gap(c, cands),
+            "agreeing_passages": agreeing_passages(c, cands),
         }
 
 

@@ -45,6 +45,7 @@ class ReadSpan:
     text: str
     score: float            # start + end logit of the span
     null_score: float       # start + end logit of [CLS] (no answer) in the same window
+    runner_up: Optional[float] = None  # score of the best span elsewhere in the passage (not overlapping)
 
     @property
     def margin(self) -> float:
@@ -82,8 +83,7 @@ class SpanReader:
                 from ..errors import ConfigError
                 raise ConfigError(f"No reader model in {self.path}: set RAG_READER__PATH to a folder "
                                   "written by `rag train-reader`, or reinstall the package.")
-            model = AutoModelForQuestionAnswering.from_pretrained(self.path, local_files_only=True,
-                                                                  torch_dtype=torch.float32)
+            model = load_model(self.path)
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -138,14 +138,64 @@ class SpanReader:
             span = decode_window(s[:L], e[:L], w.offsets, t.n_best, t.max_answer_tokens)
             if span is None:
                 continue
-            score, c0, c1 = span
+            score, c0, c1, other = span
             cur = best[w.example]
             if cur is None or score > cur.score:
-                best[w.example] = ReadSpan(w.example, c0, c1, passages[w.example][c0:c1], score, 0.0)
+                # the runner-up is the best non-overlapping span of any window read so far
+                rivals = [v for v in (other, cur.score if cur is not None and (cur.end <= c0 or c1 <= cur.start)
+                                      else None) if v is not None]
+                best[w.example] = ReadSpan(w.example, c0, c1, passages[w.example][c0:c1], score, 0.0,
+                                           max(rivals) if rivals else None)
+            elif c1 <= cur.start or cur.end <= c0:
+                cur.runner_up = score if cur.runner_up is None else max(cur.runner_up, score)
+            elif other is not None:
+                cur.runner_up = other if cur.runner_up is None else max(cur.runner_up, other)
         for i, b in enumerate(best):
             if b is not None:
                 b.null_score = scorers[i].null  # the most confident 'no answer' over the passage's windows
         return best, scorers
+
+
+INT8_WEIGHTS = "model.int8.safetensors"
+SCALE_SUFFIX = ".int8_scale"
+
+
+def load_model(folder: Path):
+    """The reader's weights as an fp32 model: from `model.int8.safetensors` (int8 matrices with
+    one fp32 scale per row, written by rag.training.quantize; dequantized here) when the
+    folder has it, else from the fp16/fp32 `model.safetensors`."""
+    import torch
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+    int8 = folder / INT8_WEIGHTS
+    if not int8.exists():
+        return AutoModelForQuestionAnswering.from_pretrained(folder, local_files_only=True, torch_dtype=torch.float32)
+    import transformers
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(int8))  # numpy: dequantizing is one multiply per matrix, no thread pool
+    state = {}
+    for name, t in stored.items():
+        if not name.endswith(SCALE_SUFFIX):
+            scale = stored.get(name + SCALE_SUFFIX)
+            state[name] = torch.from_numpy(t.astype(np.float32) * scale if scale is not None else t.astype(np.float32))
+    config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    cls = getattr(transformers, (config.architectures or ["BertForQuestionAnswering"])[0])
+    error = None
+    try:
+        # from the state dict directly: no random initialisation of weights that are then replaced
+        model = cls.from_pretrained(None, config=config, state_dict=state, dtype=torch.float32)
+    except (RuntimeError, ValueError, KeyError) as e:
+        model, error = None, e
+    have = set(model.state_dict()) if model is not None else set()
+    missing = sorted(have - set(state) - {k for k in have if k.endswith("position_ids")})
+    unexpected = sorted(set(state) - have)
+    if model is None or missing or unexpected:
+        from ..errors import ConfigError
+        raise ConfigError(f"{int8} does not fit {folder / 'config.json'} (missing {missing[:3]}, unexpected "
+                          f"{unexpected[:3]}{'; ' + str(error)[:200] if error else ''}): rewrite it with "
+                          f"`python -m rag.training.quantize {folder}`.")
+    return model
 
 
 @dataclass
@@ -174,8 +224,9 @@ class SpanScorer:
 
 
 def decode_window(start_logits: np.ndarray, end_logits: np.ndarray, offsets, n_best: int,
-                  max_tokens: int) -> Optional[tuple[float, int, int]]:
-    """Best (score, char_start, char_end) with start <= end inside the context, or None."""
+                  max_tokens: int) -> Optional[tuple[float, int, int, Optional[float]]]:
+    """Best (score, char_start, char_end, runner_up) with start <= end inside the context, or
+    None; runner_up is the score of the best span that does not overlap it (None if none)."""
     ctx = np.array([o is not None for o in offsets])
     if not ctx.any():
         return None
@@ -183,17 +234,19 @@ def decode_window(start_logits: np.ndarray, end_logits: np.ndarray, offsets, n_b
     e = np.where(ctx, end_logits, -np.inf)
     top_s = np.argsort(-s)[:n_best]
     top_e = np.argsort(-e)[:n_best]
-    best = None
+    spans = []
     for i in top_s:
         if not np.isfinite(s[i]):
             break
         for j in top_e:
             if j < i or j - i + 1 > max_tokens or not np.isfinite(e[j]):
                 continue
-            score = float(s[i] + e[j])
-            if best is None or score > best[0]:
-                best = (score, offsets[i][0], offsets[j][1])
-    return best
+            spans.append((float(s[i] + e[j]), int(i), int(j)))
+    if not spans:
+        return None
+    score, i, j = max(spans)
+    rival = max((v for v, a, b in spans if b < i or a > j), default=None)
+    return score, offsets[i][0], offsets[j][1], rival
 
 
 _cache: dict[tuple[str, bool], SpanReader] = {}

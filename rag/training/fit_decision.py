@@ -7,13 +7,18 @@ product); the questions of the CALIBRATION_ARTICLES, which the reader was not tr
 on, are asked through the real pipeline (retrieval, sentence scoring, reader). Every
 candidate's features (answering/evidence.py FEATURES) are labelled right when its
 answer overlaps a gold answer with token F1 >= 0.5 (never for unanswerable questions).
-A logistic regression is fitted on them; the threshold is the one that maximises
-SQuAD 2.0 F1 while answering at least (1 - MAX_FALSE_ABSTENTION) of the answerable
-questions. Figures are reported leave-one-article-out (fit on one calibration article,
-measured on the other); the shipped model is then fitted on both.
+Several decision models (OPTIONS: logistic regressions and gradient-boosted trees over
+feature sets) are compared leave-one-article-out: fit on one calibration article,
+measured on the other. Each option's threshold is the one that maximises SQuAD 2.0 F1
+while answering at least (1 - MAX_FALSE_ABSTENTION) of the answerable questions, chosen
+on out-of-fold probabilities of its training part only. The option with the best mean
+held-out SQuAD 2.0 F1 among those whose mean held-out false abstention stays within
+MAX_FALSE_ABSTENTION is refitted on both articles and shipped. The held-out
+measuring sets (Rhine, eval/gold.jsonl, the conflict corpus) play no part.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import tempfile
@@ -56,12 +61,37 @@ def collect(reader_dir: Path, data_dir: Path, index_dir: Optional[Path] = None, 
     for e in tqdm(examples, disable=not progress, file=sys.stderr, unit="q", mininterval=5):
         ev = a.evidence(e.question)
         golds = [t for t, _ in e.answers]
-        cands = [{"features": c.features, "f1": best_f1(c.text, golds) if golds else 0.0, "text": c.text}
+        cands = [{"features": c.features, "f1": best_f1(c.text, golds) if golds else 0.0, "text": c.text,
+                  "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                  "sentence": c.sentence.text if c.sentence else None}
                  for c in ev.candidates]
-        rows.append({"article": e.article, "answerable": e.answerable, "golds": golds, "candidates": cands})
+        rows.append({"article": e.article, "qid": e.qid, "question": e.question,
+                     "paragraph": hashlib.sha1(e.context.encode()).hexdigest()[:12],
+                     "answerable": e.answerable, "golds": golds, "candidates": cands})
     if tmp is not None:
         tmp.cleanup()
     return rows
+
+
+OLD_FEATURES = ("margin", "span_score", "null_score", "sent_score", "sent_coverage", "sent_similarity",
+                "sent_type_ok", "sent_position", "chunk_position", "type_known", "type_match",
+                "answer_words", "answer_in_question", "unknown_terms", "best_coverage", "best_similarity",
+                "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree",
+                "names_missing_here")  # the features of the decision shipped before span_gap/agreeing_passages
+
+# Fixed before any comparison was run (no search over them: two articles cannot support one).
+TREE_PARAMS = dict(max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=20,
+                   l2_regularization=1.0, random_state=13)
+
+
+def _options():
+    from ..answering.evidence import FEATURES
+    return {
+        "logistic, previous 22 features": ("logistic", OLD_FEATURES, {"C": 1.0}),
+        "logistic, all features": ("logistic", tuple(FEATURES), {"C": 1.0}),
+        "logistic, all features, C=0.1": ("logistic", tuple(FEATURES), {"C": 0.1}),
+        "boosted trees, all features": ("trees", tuple(FEATURES), TREE_PARAMS),
+    }
 
 
 def _xy(rows, features):
@@ -70,29 +100,70 @@ def _xy(rows, features):
         for c in r["candidates"]:
             X.append([c["features"][f] for f in features])
             y.append(int(r["answerable"] and c["f1"] >= RIGHT_F1))
-    return np.array(X, dtype=np.float64), np.array(y)
+    return np.array(X, dtype=np.float64).reshape(-1, len(features)), np.array(y)
 
 
-def fit(rows: list[dict], features) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(mean, scale, coef, intercept) of a logistic regression on standardised features."""
-    from sklearn.linear_model import LogisticRegression
+def fit_model(rows: list[dict], kind: str, features, params: dict):
+    """A fitted DecisionModel (threshold 0.5 until chosen) for one option."""
+    from ..answering.decide import DecisionModel
 
     X, y = _xy(rows, features)
-    mean, scale = X.mean(0), X.std(0)
-    scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=1.0, max_iter=2000)
-    lr.fit((X - mean) / scale, y)
-    return mean, scale, lr.coef_[0], float(lr.intercept_[0])
+    if kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        mean, scale = X.mean(0), X.std(0)
+        scale[scale == 0] = 1.0
+        lr = LogisticRegression(C=params.get("C", 1.0), max_iter=2000)
+        lr.fit((X - mean) / scale, y)
+        return DecisionModel(tuple(features), tuple(mean), tuple(scale), tuple(lr.coef_[0]),
+                             float(lr.intercept_[0]), 0.5)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(**params).fit(X, y)
+    n = len(features)
+    model = DecisionModel(tuple(features), (0.0,) * n, (1.0,) * n, (0.0,) * n,
+                          float(np.ravel(clf._baseline_prediction)[0]), 0.5, {}, "trees",
+                          tuple(export_tree(t[0].nodes) for t in clf._predictors))
+    check = X[:200]
+    if len(check):
+        ours = np.array([model.p(dict(zip(features, x))) for x in check])
+        assert np.allclose(ours, clf.predict_proba(check)[:, 1], atol=1e-9), "tree export does not match sklearn"
+    return model
 
 
-def outcomes(rows, features, mean, scale, coef, intercept) -> list[tuple[float, float, bool]]:
+def export_tree(nodes):
+    """sklearn's TreePredictor nodes as plain lists (decide.Tree), children renumbered after parents."""
+    from ..answering.decide import Tree
+
+    order, index = [], {}
+    stack = [0]
+    while stack:  # depth-first from the root: every child gets a larger index than its parent
+        i = stack.pop()
+        index[i] = len(order)
+        order.append(i)
+        if not nodes[i]["is_leaf"]:
+            stack += [int(nodes[i]["right"]), int(nodes[i]["left"])]
+    feat, cut, left, right, value = [], [], [], [], []
+    for i in order:
+        nd = nodes[i]
+        leaf = bool(nd["is_leaf"])
+        if not leaf and nd["is_categorical"]:
+            raise ValueError("categorical splits are not supported")
+        feat.append(0 if leaf else int(nd["feature_idx"]))
+        cut.append(0.0 if leaf else float(nd["num_threshold"]))
+        left.append(-1 if leaf else index[int(nd["left"])])
+        right.append(-1 if leaf else index[int(nd["right"])])
+        value.append(float(nd["value"]) if leaf else 0.0)
+    return Tree(tuple(feat), tuple(cut), tuple(left), tuple(right), tuple(value))
+
+
+def outcomes(rows, model) -> list[tuple[float, float, bool]]:
     """Per question: (p of the chosen candidate, its F1, answerable)."""
     out = []
     for r in rows:
         best_p, best_f1 = 0.0, 0.0
         for c in r["candidates"]:
-            x = (np.array([c["features"][f] for f in features]) - mean) / scale
-            p = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
+            p = model.p(c["features"])
             if p > best_p:
                 best_p, best_f1 = float(p), c["f1"]
         out.append((best_p, best_f1, r["answerable"]))
@@ -126,10 +197,83 @@ def choose_threshold(out, max_false_abstention: float = MAX_FALSE_ABSTENTION) ->
     return best_t
 
 
+def out_of_fold(rows, kind, features, params, folds: int = 5) -> list[tuple[float, float, bool]]:
+    """Outcomes of `rows` each predicted by a model that did not see it: by article when
+    there are several, else by paragraph (questions on one paragraph are near-duplicates)."""
+    articles = sorted({r["article"] for r in rows})
+    if len(articles) > 1:
+        groups = [articles.index(r["article"]) for r in rows]
+    else:
+        paras = sorted({r.get("paragraph", r.get("qid", i)) for i, r in enumerate(rows)})
+        rank = {p: i for i, p in enumerate(paras)}
+        groups = [rank[r.get("paragraph", r.get("qid", i))] % folds for i, r in enumerate(rows)]
+    out = [None] * len(rows)
+    for g in sorted(set(groups)):
+        train = [r for r, k in zip(rows, groups) if k != g]
+        model = fit_model(train, kind, features, params)
+        for i, (r, k) in enumerate(zip(rows, groups)):
+            if k == g:
+                out[i] = outcomes([r], model)[0]
+    return out
+
+
+def fit_with_threshold(rows, kind, features, params):
+    """The option fitted on `rows`, its threshold chosen on out-of-fold outcomes of `rows`."""
+    from dataclasses import replace
+
+    model = fit_model(rows, kind, features, params)
+    return replace(model, threshold=choose_threshold(out_of_fold(rows, kind, features, params)))
+
+
+def compare(rows) -> dict:
+    """Leave-one-article-out figures of every option (and the reader's own rule)."""
+    table = {}
+    for name, (kind, features, params) in _options().items():
+        per = {}
+        for held in CALIBRATION_ARTICLES:
+            train = [r for r in rows if r["article"] != held]
+            test = [r for r in rows if r["article"] == held]
+            if not train or not test:
+                continue
+            model = fit_with_threshold(train, kind, features, params)
+            per[held] = {"threshold": model.threshold, **scores_at(outcomes(test, model), model.threshold)}
+        table[name] = {"per_article": per, "mean": _mean(per.values())}
+    from ..answering.decide import DecisionModel
+    margin_only = outcomes(rows, DecisionModel.margin_only())
+    table["reader's own rule (span beats no-answer)"] = {"per_article": {}, "mean": scores_at(margin_only, 0.5)}
+    return table
+
+
+def _mean(results) -> dict:
+    results = list(results)
+    keys = ("squad2_f1", "f1_answerable", "false_abstention", "abstention_recall")
+    return {k: float(np.mean([r[k] for r in results])) for k in keys} if results else {}
+
+
+def choose(table: dict) -> str:
+    """Best mean held-out SQuAD 2.0 F1 among options within the false-abstention cap
+    (else the one that abstains least wrongly)."""
+    options = [n for n in _options() if table[n]["mean"]]
+    ok = [n for n in options if table[n]["mean"]["false_abstention"] <= MAX_FALSE_ABSTENTION]
+    if ok:
+        return max(ok, key=lambda n: table[n]["mean"]["squad2_f1"])
+    return min(options, key=lambda n: table[n]["mean"]["false_abstention"])
+
+
+def print_table(table: dict, chosen: Optional[str] = None, file=sys.stderr) -> None:
+    print("| option (held-out article mean) | SQuAD2 F1 | F1 answerable | abstention | false abstention |",
+          file=file)
+    print("|---|---|---|---|---|", file=file)
+    for name, row in table.items():
+        m = row["mean"]
+        mark = " (chosen)" if name == chosen else ""
+        print(f"| {name}{mark} | {m['squad2_f1']:.3f} | {m['f1_answerable']:.3f} | {m['abstention_recall']:.3f} "
+              f"| {m['false_abstention']:.3f} |", file=file)
+
+
 def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache: Optional[Path] = None,
-        index_dir: Optional[Path] = None, limit: Optional[int] = None) -> dict:
-    from ..answering.decide import DECISION_FILE, DecisionModel
-    from ..answering.evidence import FEATURES
+        index_dir: Optional[Path] = None, limit: Optional[int] = None, option: Optional[str] = None) -> dict:
+    from ..answering.decide import DECISION_FILE
 
     t0 = time.time()
     if cache is not None and cache.exists():
@@ -138,31 +282,27 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
         rows = collect(reader_dir, data_dir, index_dir, limit)
         if cache is not None:
             cache.write_text(json.dumps(rows))
-    features = list(FEATURES)
-    cv = {}
-    for held in CALIBRATION_ARTICLES:
-        train = [r for r in rows if r["article"] != held]
-        test = [r for r in rows if r["article"] == held]
-        if not train or not test:
-            continue
-        params = fit(train, features)
-        t = choose_threshold(outcomes(train, features, *params))
-        cv[held] = {"threshold": t, **scores_at(outcomes(test, features, *params), t)}
-    mean, scale, coef, intercept = fit(rows, features)
-    threshold = choose_threshold(outcomes(rows, features, mean, scale, coef, intercept))
-    margin_only = outcomes(rows, ["margin"], np.zeros(1), np.ones(1), np.ones(1), 0.0)
+    table = compare(rows)
+    chosen = option or choose(table)
+    if chosen not in _options():
+        raise SystemExit(f"unknown option {chosen!r}: one of {', '.join(_options())}")
+    kind, features, params = _options()[chosen]
+    model = fit_with_threshold(rows, kind, features, params)
     meta = {"fitted_on": list(CALIBRATION_ARTICLES), "questions": len(rows),
             "candidates": int(sum(len(r["candidates"]) for r in rows)),
             "right_f1": RIGHT_F1, "max_false_abstention": MAX_FALSE_ABSTENTION,
-            "leave_one_article_out": cv,
-            "reader_alone_margin_gt_0": scores_at(margin_only, 0.5),
-            "in_sample": scores_at(outcomes(rows, features, mean, scale, coef, intercept), threshold),
+            "option": chosen, "params": params,
+            "leave_one_article_out": table[chosen]["per_article"],
+            "options_compared": {n: r["mean"] for n, r in table.items()},
+            "in_sample": scores_at(outcomes(rows, model), model.threshold),
             "cpu": hardware.describe(), "minutes": round((time.time() - t0) / 60, 1),
             "command": "rag fit-decision " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["fit-decision"] else [])}
-    model = DecisionModel(tuple(features), tuple(mean), tuple(scale), tuple(coef), intercept, threshold, meta)
+    from dataclasses import replace
+    model = replace(model, meta=meta)
     out_path = out_path or (reader_dir / DECISION_FILE)
-    out_path.write_text(json.dumps(model.to_json(), indent=2), encoding="utf-8")
-    print(json.dumps(meta, indent=2), file=sys.stderr)
+    out_path.write_text(json.dumps(model.to_json(), indent=1), encoding="utf-8")
+    print_table(table, chosen)
+    print(json.dumps({k: v for k, v in meta.items() if k != "options_compared"}, indent=2), file=sys.stderr)
     return meta
 
 
@@ -177,12 +317,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--cache", type=Path, default=None, help="JSON file to keep/reuse the collected features")
     p.add_argument("--index", type=Path, default=None, help="index folder for the training articles (default: temporary)")
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--option", default=None, help="ship this option instead of the cross-validated best: "
+                   + "; ".join(_options()))
     a = p.parse_args(argv)
     if not (a.data / "squad2-train.json").exists():
         print(f"error: {a.data / 'squad2-train.json'} not found: pass --data with the squad2-train folder "
               "(../shared/datasets/squad2-train from the project folder).", file=sys.stderr)
         return 2
-    run(a.reader, a.data, cache=a.cache, index_dir=a.index, limit=a.limit)
+    run(a.reader, a.data, cache=a.cache, index_dir=a.index, limit=a.limit, option=a.option)
     return 0
 
 

@@ -1,0 +1,77 @@
+"""The answer decision's parts: the reader's runner-up span, the features built on it and on
+agreement between passages, and the tree model stored as JSON (no pickle)."""
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from rag.answering.decide import DecisionModel, Tree
+from rag.answering.evidence import FEATURES, SPAN_GAP_CAP, Candidate, agreeing_passages, same_answer, span_gap
+from rag.answering.reader import ReadSpan, decode_window
+
+
+def test_decode_window_gives_the_best_span_and_the_best_one_not_overlapping_it():
+    offsets = [None, (0, 3), (4, 9), (10, 14), (15, 20)]  # [CLS] then four context tokens
+    start = np.array([9.0, 5.0, 1.0, 3.0, 0.0])
+    end = np.array([9.0, 1.0, 4.0, 0.0, 2.0])
+    score, c0, c1, rival = decode_window(start, end, offsets, n_best=5, max_tokens=4)
+    assert (score, c0, c1) == (9.0, 0, 9)  # tokens 1..2: 5 + 4; [CLS] is never a span
+    assert rival == 5.0                      # tokens 3..4: 3 + 2, the best span outside 0..9
+
+
+def _cand(text, doc="a", rank=0, score=6.0, null=1.0, runner_up=None, passage=0):
+    return Candidate(doc, 0, len(text), text, None, ReadSpan(passage, 0, len(text), text, score, null, runner_up), rank)
+
+
+def test_span_gap_is_the_lead_over_the_runner_up_and_capped():
+    assert span_gap(_cand("x", runner_up=2.5), []) == 3.5
+    assert span_gap(_cand("x", runner_up=None), []) == SPAN_GAP_CAP
+    own = _cand("258 million", rank=1, score=8.0)
+    rule = _cand("258", rank=1, score=5.0, passage=-1)
+    assert span_gap(rule, [own, rule]) == -3.0  # a rule's span, scored against the reader's choice there
+    assert span_gap(_cand("x", rank=2, passage=-1), [own]) == 0.0  # nothing read in that passage
+
+
+def test_agreeing_passages_counts_other_passages_with_the_same_answer():
+    assert same_answer("258 million doses", "over 258 million") and not same_answer("73", "400")
+    a, b, c, d = _cand("258 million", rank=0), _cand("over 258 million", rank=1), _cand("US$80 million", rank=2), \
+        _cand("258 million", rank=0)
+    assert agreeing_passages(a, [a, b, c, d]) == 1.0  # b; d is in the same passage, c says something else
+    assert agreeing_passages(c, [a, b, c]) == 0.0
+
+
+def test_tree_model_round_trips_through_json_and_matches_sklearn():
+    pytest.importorskip("sklearn")
+    from rag.training.fit_decision import TREE_PARAMS, fit_model
+
+    rng = random.Random(3)
+    rows = []
+    for q in range(120):
+        cands = []
+        for _ in range(3):
+            f = {name: rng.uniform(-2, 2) for name in FEATURES}
+            cands.append({"features": f, "f1": float(f["margin"] + rng.gauss(0, 0.5) > 0)})
+        rows.append({"article": "A", "answerable": q % 3 != 0, "candidates": cands})
+    model = fit_model(rows, "trees", FEATURES, TREE_PARAMS)  # asserts its JSON trees == predict_proba
+    again = DecisionModel.from_json(json.loads(json.dumps(model.to_json())))
+    x = rows[0]["candidates"][0]["features"]
+    assert again.kind == "trees" and again.p(x) == pytest.approx(model.p(x))
+    hi, lo = dict(x, margin=2.0), dict(x, margin=-2.0)
+    assert again.p(hi) > again.p(lo)  # it learned that the label follows the margin
+
+
+def test_a_malformed_tree_is_refused_with_how_to_fix_it():
+    loop = {"feature": [0, 0], "cut": [0.0, 0.0], "left": [1, 0], "right": [1, 0], "value": [0.0, 0.0]}
+    with pytest.raises(ValueError, match="rag fit-decision"):
+        Tree.from_json(loop, 3)
+    d = {"kind": "forest", "features": ["margin"], "intercept": 0.0, "threshold": 0.5}
+    with pytest.raises(ValueError, match="logistic or trees"):
+        DecisionModel.from_json(d)
+
+
+def test_a_tree_walks_to_the_leaf_its_cuts_select():
+    t = Tree((0, 0, 0), (1.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -0.5, 0.75))
+    assert t(np.array([0.5])) == -0.5 and t(np.array([1.5])) == 0.75
