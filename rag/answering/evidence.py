@@ -43,6 +43,7 @@ class Evidence:
     unknown_terms: list[str]
     idf: Callable[[str], float]
     candidates: list[Candidate] = field(default_factory=list)  # best first once decided
+    set_aside: list[Hit] = field(default_factory=list)  # retrieved, not evidence (planted.py)
 
 
 def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[str]:
