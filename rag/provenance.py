@@ -88,3 +88,33 @@ def same_title_claims(records: Mapping[str, dict], texts: Callable[[list[str]], 
 def clashes_of(doc_ids: Iterable[str], clashes: list[TitleClash]) -> list[TitleClash]:
     ids = set(doc_ids)
     return [c for c in clashes if ids & set(c.doc_ids)]
+
+
+ORIGIN_STRENGTH = {"bundled": 3, "file": 2, "upload": 1}  # who vouches for the file: the package, the operator, anyone
+
+
+def lead_by_provenance(cands: list, docs: Mapping[str, object], threshold: float) -> list:
+    """Candidates (best first) with one change: when the best comes from a document speaking
+    for an outlet (its outlet field) and another document speaking for the same outlet, from
+    a stronger origin (the package over a file given to ingest over an upload), has an answer
+    the decision also accepts, that answer leads. A file cannot outvote the outlet it claims
+    to be: a "correction" named like an outlet's article, a .jsonl line borrowing its name.
+    The other answer is still read, cross-checked and shown as a side of any disagreement."""
+    passing = [c for c in cands if c.p_correct >= threshold]
+    if len(passing) < 2:
+        return cands
+
+    def outlet_and_strength(c) -> tuple[Optional[str], int]:
+        d = docs.get(c.doc_id)
+        if d is None or not getattr(d, "outlet", None):
+            return None, 0
+        return fold(d.outlet).strip(), ORIGIN_STRENGTH.get(d.provenance.origin, 0)
+
+    outlet, strength = outlet_and_strength(passing[0])
+    if outlet is None:
+        return cands
+    stronger = next((c for c in passing[1:] if outlet_and_strength(c)[0] == outlet
+                     and outlet_and_strength(c)[1] > strength), None)
+    if stronger is None:
+        return cands
+    return [stronger] + [c for c in cands if c is not stronger]

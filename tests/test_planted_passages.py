@@ -136,3 +136,39 @@ def test_same_outlet_and_title_with_other_text_is_a_clash():
     assert [c.doc_ids for c in clashes] == [("a", "b")]  # d and e are one text twice: a copy, no clash
     assert sorted(read) == ["a", "b", "d", "e"]  # only texts of documents sharing a title are read
     assert "2 articles claim to be VOV's" in clashes[0].words()
+
+
+def test_a_file_cannot_outvote_the_outlet_it_claims_to_be():
+    from types import SimpleNamespace as NS
+
+    from rag.provenance import lead_by_provenance
+
+    def doc(outlet, origin):
+        return NS(outlet=outlet, provenance=Provenance(origin, FROM_FILE_NAME))
+
+    docs = {"fake": doc("VOV", "file"), "real": doc("VOV", "bundled"), "other": doc("VNS", "bundled"),
+            "up": doc("VNS", "upload"), "own": doc("Harbortimes", "file")}
+    c = {k: NS(doc_id=k, p_correct=p) for k, p in
+         (("fake", 0.9), ("real", 0.7), ("other", 0.8), ("up", 0.95), ("own", 0.6))}
+    assert [x.doc_id for x in lead_by_provenance([c["fake"], c["other"], c["real"]], docs, 0.5)] == \
+        ["real", "fake", "other"]
+    assert [x.doc_id for x in lead_by_provenance([c["up"], c["fake"], c["other"]], docs, 0.5)] == \
+        ["other", "up", "fake"]
+    # below the decision's threshold the stronger document has no answer to give: nothing moves
+    assert [x.doc_id for x in lead_by_provenance([c["fake"], c["real"]], docs, 0.75)] == ["fake", "real"]
+    # another outlet's answer, or an outlet no stronger document speaks for, is left alone
+    assert [x.doc_id for x in lead_by_provenance([c["own"], c["real"]], docs, 0.5)] == ["own", "real"]
+    assert [x.doc_id for x in lead_by_provenance([c["real"], c["fake"]], docs, 0.5)] == ["real", "fake"]
+
+
+def test_origin_of_a_file(tmp_path):
+    from rag.documents import ORIGIN_BUNDLED, sha256_bytes
+    from rag.ingest import origin_of
+    from rag.settings import Settings
+
+    settings = Settings().model_copy(update={"index_dir": tmp_path / "idx"})
+    shipped = next(BUNDLED.iterdir())
+    copy = tmp_path / "anywhere" / shipped.name
+    assert origin_of(copy, sha256_bytes(shipped.read_bytes()), settings) == ORIGIN_BUNDLED
+    assert origin_of(copy, sha256_bytes(b"edited"), settings) == ORIGIN_FILE
+    assert origin_of(tmp_path / "idx" / "uploads" / "x.txt", sha256_bytes(b"x"), settings) == ORIGIN_UPLOAD

@@ -21,6 +21,7 @@ from ..answer import AbstainReason, Answer, Conflict, Quote, ReadChunk, SupportG
 from ..chunking import split_sentences
 from ..documents import Document
 from ..planted import is_layout_token, is_question_shaped, screen_hits
+from ..provenance import lead_by_provenance
 from ..retrieve import Hit
 from .corroborate import cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
@@ -102,6 +103,9 @@ class Answerer:
         ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf, set_aside=set_aside)
         if ranked:
             ev.candidates = self.read(ev)
+            if ev.candidates:  # a file cannot outvote the outlet it claims to be (provenance.py)
+                ev.candidates = lead_by_provenance(ev.candidates, self.quotes.get_documents(
+                    {c.doc_id for c in ev.candidates}), self.decision.threshold)
         return ev
 
     def read(self, ev: Evidence) -> list[Candidate]:
