@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .documents import Document, public_source
+from .documents import Document, Provenance, public_source
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Quote:
     text: str
     outlet: Optional[str] = None
     date: Optional[str] = None
+    provenance: Optional[Provenance] = None  # where outlet, date and title come from
 
     @classmethod
     def from_document(cls, doc: Document, start: int, end: int) -> "Quote":
@@ -33,7 +34,15 @@ class Quote:
         if not (0 <= start < end <= len(doc.text)):
             raise ValueError(f"span {start}:{end} outside document {doc.doc_id}")
         return cls(doc.doc_id, doc.title, public_source(doc.source), start, end, doc.text[start:end],
-                   doc.outlet, doc.date)
+                   doc.outlet, doc.date, doc.provenance)
+
+    @property
+    def source_label(self) -> str:
+        """The outlet as an answer may name it (qualified when only a .jsonl field or an upload
+        claims it), else the title."""
+        from .provenance import source_label
+
+        return source_label(self.outlet, self.title, self.provenance)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +88,22 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class SourceWarning:
+    """Something about the sources of an answer that readers must know: "same-title" when
+    articles claim the same outlet and title with different texts (provenance.py)."""
+
+    kind: str
+    doc_ids: tuple[str, ...]
+    outlet: Optional[str]
+    title: Optional[str]
+    words: str  # shown to people
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "doc_ids": list(self.doc_ids), "outlet": self.outlet, "title": self.title,
+                "words": self.words}
+
+
+@dataclass(frozen=True)
 class ReadChunk:
     """A retrieved chunk the answer was made from, in retrieval order."""
 
@@ -109,6 +134,7 @@ class Answer:
     abstain_reason: Optional[AbstainReason] = None
     confidence: Optional[float] = None  # the answer decision's probability that `short` is right
     read: list[ReadChunk] = field(default_factory=list)  # what retrieval gave answering
+    warnings: list[SourceWarning] = field(default_factory=list)  # about the sources (provenance.py)
 
     def to_dict(self) -> dict:
         return {
@@ -127,4 +153,5 @@ class Answer:
             "conflicts": [c.to_dict() for c in self.conflicts],
             "fallback_reason": self.fallback_reason,
             "llm_text": self.llm_text,
+            "warnings": [w.to_dict() for w in self.warnings],
         }

@@ -7,11 +7,14 @@ from pathlib import Path
 
 from typing import Callable, Iterable, Iterator, Optional, Union
 
-from .answer import Answer
+from dataclasses import asdict
+
+from .answer import Answer, SourceWarning
 from .answering import Answerer, Evidence
 from .answering.extract import question_type
-from .answering.render import ABSTAIN_TEXT  # noqa: F401  (re-exported)
-from .documents import Document
+from .answering.render import ABSTAIN_TEXT, with_warnings  # noqa: F401  (ABSTAIN_TEXT re-exported)
+from .documents import Document, Provenance
+from .provenance import clashes_of, same_title_claims
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .ingest import IngestReport, Progress, ingest_paths
@@ -49,6 +52,7 @@ class Assistant:
         self.chat_model = chat_model  # an instance used instead of settings.llm.backend
         self._reader = reader
         self._answerer: Optional[Answerer] = None
+        self._clashes: Optional[tuple[str, list]] = None  # (index generation, same-title clashes)
         if bootstrap is None:
             bootstrap = index_dir is None
         if bootstrap and settings.bootstrap_dir and self.store.docs.count() == 0:
@@ -111,11 +115,44 @@ class Assistant:
         return outcome
 
     def documents(self) -> list[dict]:
+        """One dict per article: id, title, outlet, date, where those come from ("provenance",
+        and "provenance_text" in words), and "clash": the words of a same-title warning
+        (provenance.py) when another article claims its outlet and title with another text."""
         recs = self.store.document_records()
-        out = [{"doc_id": i, "title": r.get("title"), "source": r.get("source"),
-                "date": r.get("date"), "outlet": r.get("outlet"), "chunks": r.get("n_chunks"),
-                "chars": r.get("n_chars")} for i, r in recs.items()]
+        clash_of = {d: c for c in self.title_clashes(recs) for d in c.doc_ids}
+        out = []
+        for i, r in recs.items():
+            prov = Provenance.from_meta(r)
+            c = clash_of.get(i)
+            out.append({"doc_id": i, "title": r.get("title"), "source": r.get("source"),
+                        "date": r.get("date"), "outlet": r.get("outlet"), "chunks": r.get("n_chunks"),
+                        "chars": r.get("n_chars"), "provenance": asdict(prov),
+                        "provenance_text": prov.describe(),
+                        "clash": c.words(lambda d: self._describe(d, recs)) if c else None})
         return sorted(out, key=lambda d: (d["date"] or "", d["doc_id"]))
+
+    def title_clashes(self, records: Optional[dict] = None) -> list:
+        """Articles claiming one outlet and title with different texts (provenance.py); computed
+        once per index generation."""
+        gen = self.store.generation()
+        if self._clashes is None or self._clashes[0] != gen:
+            recs = records if records is not None else self.store.document_records()
+            self._clashes = (gen, same_title_claims(
+                recs, lambda ids: {i: d.text for i, d in self.store.get_documents(ids).items()}))
+        return self._clashes[1]
+
+    def _describe(self, doc_id: str, records: dict) -> str:
+        return f"{doc_id}: {Provenance.from_meta(records.get(doc_id) or {}).describe()}"
+
+    def source_warnings(self, answer: Answer) -> list[SourceWarning]:
+        """Warnings about the articles an answer quotes (a same-title clash)."""
+        quoted = [q.doc_id for q in answer.quotes + answer.closest + [c.quote for c in answer.conflicts]]
+        clashes = clashes_of(quoted, self.title_clashes()) if quoted else []
+        if not clashes:
+            return []
+        recs = self.store.document_records()
+        return [SourceWarning("same-title", c.doc_ids, c.outlet, c.title,
+                              c.words(lambda d: self._describe(d, recs))) for c in clashes]
 
     def document(self, doc_id: str) -> Document:
         return self.store.get_document(doc_id)
@@ -220,6 +257,11 @@ class Assistant:
             answer.timings["rewrite_ms"] = round((tr - t0) * 1000, 1)
         if rewritten_from is not None:
             answer.question, answer.rewritten_question = rewritten_from, q
+        answer.warnings = self.source_warnings(answer)
+        if answer.warnings:  # streamed too, so that the streamed text stays the answer's text
+            text = with_warnings(answer.text, answer.warnings)
+            yield text[len(answer.text):]
+            answer.text = text
         yield answer
 
     def evidence(self, question: str, top_k: Optional[int] = None) -> Evidence:

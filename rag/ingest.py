@@ -13,14 +13,16 @@ a kill finishes the job.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
 from .chunking import chunk_document
-from .documents import Document, sha256_bytes
+from .documents import ORIGIN_BUNDLED, ORIGIN_FILE, ORIGIN_UPLOAD, Document, sha256_bytes
 from .embeddings import Embedder
 from .errors import IngestError
 from .loaders import discover, load_file
@@ -55,6 +57,25 @@ def _unique_id(doc: Document, source_key: str, records: dict[str, dict]) -> str:
     if rec is None or rec.get("source_key") == source_key:
         return doc.doc_id
     return f"{doc.doc_id}-{sha256_bytes(source_key.encode())[:6]}"
+
+
+SHIPPED_ARTICLES = Path(__file__).resolve().parent / "data" / "articles"
+
+
+@lru_cache(maxsize=1)
+def _shipped_hashes() -> frozenset[str]:
+    return frozenset(sha256_bytes(p.read_bytes()) for p in SHIPPED_ARTICLES.glob("*") if p.is_file())
+
+
+def origin_of(path: Path, sha256: str, settings: Settings) -> str:
+    """Who supplied the file: the package (the bytes of a shipped article, wherever the copy
+    is), the web UI's upload folder, or whoever ran ingest on it."""
+    if sha256 in _shipped_hashes():
+        return ORIGIN_BUNDLED
+    uploads = (Path(settings.index_dir) / "uploads").resolve()
+    if path.resolve().parent == uploads:
+        return ORIGIN_UPLOAD
+    return ORIGIN_FILE
 
 
 BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
@@ -138,14 +159,14 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                     entries[source_key] = {"sha256": loaded.sha256, "doc_ids": sorted(old), "removed": []}
                     continue
             removed = set(entry["removed"]) if same else set()
+            origin, now = origin_of(path, loaded.sha256, settings), time.time()
             new_ids: list[str] = []
             unreadable = bool(loaded.refused)
             for doc in loaded.documents:
                 doc_id = _unique_id(doc, source_key, records)
                 if doc_id in removed:
                     continue
-                if doc_id != doc.doc_id:
-                    doc = replace(doc, doc_id=doc_id)
+                doc = replace(doc, doc_id=doc_id, provenance=replace(doc.provenance, origin=origin, added_at=now))
                 chunks = chunk_document(doc.doc_id, doc.text, settings.chunking.max_words,
                                         settings.chunking.overlap_sentences, settings.chunking.max_chars,
                                         body_start=doc.body_start)

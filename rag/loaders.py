@@ -16,7 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .documents import Document, sha256_bytes, slugify
+from .documents import (FROM_DATELINE, FROM_FILE_NAME, FROM_HTML_HEADING, FROM_HTML_META, FROM_JSONL,
+                        FROM_TEXT, Document, Provenance, sha256_bytes, slugify)
 from .errors import IngestError
 from .textclean import clean_label, has_surrogate, strip_invisible
 
@@ -179,6 +180,11 @@ def _shorten(sentence: str, limit: int = TITLE_MAX) -> str:
 def _title_from_text(text: str, fallback: Optional[str], path: Path, body_start: int = 0) -> str:
     """The first line when it is a headline (short, and not a dateline); otherwise the
     article's first sentence, shortened at a word boundary; else the file-name slug."""
+    return _titled(text, fallback, path, body_start)[0]
+
+
+def _titled(text: str, fallback: Optional[str], path: Path, body_start: int = 0) -> tuple[str, str]:
+    """_title_from_text() and where the title was read from (documents.FROM_*)."""
     from .chunking import split_sentences
 
     head = text[:body_start + 4000]  # never split a 20 MB text into lines or sentences for a title
@@ -186,16 +192,16 @@ def _title_from_text(text: str, fallback: Optional[str], path: Path, body_start:
         first = next((ln.strip() for ln in head.splitlines() if ln.strip()), "")
         first = re.sub(r"^#+\s*", "", first)  # markdown heading
         if 0 < len(first) <= 150:
-            return clean_label(first)
+            return clean_label(first), FROM_TEXT
     sents = split_sentences(head, body_start)
     if sents:
         s, e = sents[0]
         title = _shorten(re.sub(r"^#+\s*", "", head[s:e]))
         if title:
-            return clean_label(title)
+            return clean_label(title), FROM_TEXT
     if fallback:
-        return clean_label(fallback[:1].upper() + fallback[1:])
-    return path.stem
+        return clean_label(fallback[:1].upper() + fallback[1:]), FROM_FILE_NAME
+    return path.stem, FROM_FILE_NAME
 
 
 def load_plain(path: Path, max_bytes: int) -> LoadResult:
@@ -203,17 +209,21 @@ def load_plain(path: Path, max_bytes: int) -> LoadResult:
     text = strip_invisible(text)  # zero-width, bidi and control characters (textclean.py)
     _require_words(str(path), text)
     outlet, date, slug_title = _meta_from_name(path)
+    date_from = FROM_FILE_NAME if date else None
     dl = read_dateline(text)
     body_start = dl.end if dl else 0
-    if date is None and dl is not None:
-        date = dl.date
+    if date is None and dl is not None and dl.date:
+        date, date_from = dl.date, FROM_DATELINE
     if date is None:
         m = _DATE_RE.search(text[:300])
-        date = m.group(1) if m else None
+        date, date_from = (m.group(1), FROM_TEXT) if m else (None, None)
+    title, title_from = _titled(text, slug_title, path, body_start)
     doc = Document(
-        doc_id=slugify(path.stem), title=_title_from_text(text, slug_title, path, body_start),
+        doc_id=slugify(path.stem), title=title,
         source=str(path.resolve()), text=text, date=date, outlet=outlet,
         sha256=sha256_bytes(data), body_start=body_start, place=dl.place if dl else None,
+        provenance=Provenance(outlet_from=FROM_FILE_NAME if outlet else None, date_from=date_from,
+                              title_from=title_from),
     )
     return LoadResult([doc], [], doc.sha256)
 
@@ -377,10 +387,17 @@ def load_html(path: Path, max_bytes: int) -> LoadResult:
     outlet, date, slug_title = _meta_from_name(path)
     dl = read_dateline(text)
     body_start = dl.end if dl else 0
-    title = clean_label(parser.title or parser.h1) or _title_from_text(text, slug_title, path, body_start)
+    title = clean_label(parser.title or parser.h1)
+    title_from = FROM_HTML_META if clean_label(parser.title) else FROM_HTML_HEADING
+    if not title:
+        title, title_from = _titled(text, slug_title, path, body_start)
+    date_from = (FROM_HTML_META if parser.date else FROM_FILE_NAME if date
+                 else FROM_DATELINE if dl and dl.date else None)
     doc = Document(slugify(path.stem), title, str(path.resolve()), text,
                    parser.date or date or (dl.date if dl else None), outlet, sha256_bytes(data),
-                   body_start=body_start, place=dl.place if dl else None)
+                   body_start=body_start, place=dl.place if dl else None,
+                   provenance=Provenance(outlet_from=FROM_FILE_NAME if outlet else None, date_from=date_from,
+                                         title_from=title_from))
     return LoadResult([doc], [], doc.sha256)
 
 
@@ -459,7 +476,7 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
             continue
         dl = read_dateline(text)
         body_start = dl.end if dl else 0
-        title = fields["title"] or _title_from_text(text, None, path, body_start)
+        title, title_from = (fields["title"], FROM_JSONL) if fields["title"] else _titled(text, None, path, body_start)
         doc_id = slugify(fields["id"]) if fields["id"] else f"{slugify(path.stem)}-{n}"
         if doc_id in seen_ids:
             res.refused.append(IngestError(where, f'duplicate id {doc_id!r} (already used on line '
@@ -468,7 +485,12 @@ def load_jsonl(path: Path, max_bytes: int) -> LoadResult:
         seen_ids[doc_id] = n
         res.documents.append(Document(doc_id, title, fields["url"] or f"{src}#L{n}", text,
                                       fields["date"] or (dl.date if dl else None), fields["outlet"], sha,
-                                      body_start=body_start, place=dl.place if dl else None))
+                                      body_start=body_start, place=dl.place if dl else None,
+                                      provenance=Provenance(
+                                          outlet_from=FROM_JSONL if fields["outlet"] else None,
+                                          date_from=FROM_JSONL if fields["date"] else
+                                          FROM_DATELINE if dl and dl.date else None,
+                                          title_from=title_from)))
     if not res.documents and not res.refused:
         res.refused.append(IngestError(str(path), "no articles in file"))
     return res

@@ -30,7 +30,6 @@ share one index; the BM25 side (sparse.py) is derived from it.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional
 import numpy as np
 
 from .chunking import Chunk
-from .documents import Document
+from .documents import Document, Provenance
 from .embeddings import VECTOR_SPACE
 from .chromaclient import make_client
 from .errors import DocumentNotFoundError, IndexMismatchError
@@ -53,7 +52,7 @@ if TYPE_CHECKING:
 SCHEMA = 1
 # How files are read into documents (title, dateline, body_start). A record written by an
 # older reading is re-ingested even when its file is unchanged (ingest.py checks it).
-LOADER_VERSION = 2
+LOADER_VERSION = 3  # 3: provenance (where outlet, date and title come from)
 
 
 @dataclass(frozen=True)
@@ -224,6 +223,7 @@ class Store:
                 "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
                 "n_chars": len(doc.text), "ingested_at": now, "version": versions[doc.doc_id],
                 "body_start": doc.body_start, "place": doc.place, "loader": LOADER_VERSION,
+                **doc.provenance.to_meta(),
             }.items() if v is not None})
         self.docs.upsert(ids=ids, documents=texts, metadatas=metas, embeddings=[[1.0]] * len(ids))
         self._delete_chunk_ids(self._stale_of(versions))
@@ -413,4 +413,5 @@ def _to_document(doc_id: str, text: str, meta: Optional[dict]) -> Document:
     m = meta or {}
     return Document(doc_id=doc_id, title=m.get("title", doc_id), source=m.get("source", ""),
                     text=text, date=m.get("date"), outlet=m.get("outlet"), sha256=m.get("sha256", ""),
-                    body_start=int(m.get("body_start") or 0), place=m.get("place"))
+                    body_start=int(m.get("body_start") or 0), place=m.get("place"),
+                    provenance=Provenance.from_meta(m))

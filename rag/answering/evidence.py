@@ -44,6 +44,7 @@ class Evidence:
     idf: Callable[[str], float]
     candidates: list[Candidate] = field(default_factory=list)  # best first once decided
     reads: dict = field(default_factory=dict)  # chunk_id -> (ReadSpan, SpanScorer): each passage read once
+    set_aside: list[Hit] = field(default_factory=list)  # retrieved, not evidence (planted.py)
 
 
 def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[str]:

@@ -21,6 +21,8 @@ import numpy as np
 from ..answer import AbstainReason, Answer, Conflict, Quote, ReadChunk, SupportGroup
 from ..chunking import split_sentences
 from ..documents import Document
+from ..planted import is_layout_token, is_question_shaped, screen_hits
+from ..provenance import lead_by_provenance
 from ..retrieve import Hit
 from .corroborate import ArticleAnswer, cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
@@ -92,15 +94,19 @@ class Answerer:
     # -- evidence -------------------------------------------------------------------------
     def evidence(self, question: str, q_vec: np.ndarray, hits: list[Hit], sparse) -> Evidence:
         qtype = question_type(question)
-        spans = candidate_spans(hits)
+        hits, set_aside = screen_hits(hits)  # passages that are not evidence (planted.py)
+        spans = [sp for sp in candidate_spans(hits) if not is_question_shaped(sp.text)]
         ranked: list[Span] = []
         if spans:
             # embeds only sentences whose similarity can change the result (lazyspans.py)
             ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
-        unknown = unknown_key_terms(question, sparse.df, [h.record.text for h in hits])
-        ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf)
+        unknown = unknown_key_terms(question, sparse.df, [h.record.text for h in hits + set_aside])
+        ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf, set_aside=set_aside)
         if ranked:
             ev.candidates = self.read(ev)
+            if ev.candidates:  # a file cannot outvote the outlet it claims to be (provenance.py)
+                ev.candidates = lead_by_provenance(ev.candidates, self.quotes.get_documents(
+                    {c.doc_id for c in ev.candidates}), self.decision.threshold)
         return ev
 
     def read(self, ev: Evidence, hits: Optional[list[Hit]] = None) -> list[Candidate]:
@@ -120,7 +126,7 @@ class Answerer:
         rank_of = {id(h): i for i, h in enumerate(ev.hits)}
         cands: list[Candidate] = []
         for h, r in zip(hits, reads):
-            if r is None or not r.text.strip():
+            if r is None or not r.text.strip() or is_layout_token(r.text):
                 continue
             start = h.record.start + r.start
             cands.append(Candidate(h.record.doc_id, start, h.record.start + r.end, r.text,
@@ -208,7 +214,7 @@ class Answerer:
 
         def source_of(sp: Span) -> str:
             q = quote_of(sp)
-            return q.outlet or q.title
+            return q.source_label  # the outlet, qualified when only a .jsonl field or upload claims it
 
         # "reported by N of M": M counts the articles that discuss the question (a sentence
         # covering as much of it as a cross-source passage must), not every article retrieved

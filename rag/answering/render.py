@@ -38,3 +38,8 @@ def answer_text(value: str, agree: list, differ: list, source_of: Callable, n_do
         text += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
                                  for d in differ)
     return text
+
+
+def with_warnings(text: str, warnings: Sequence) -> str:
+    """The answer text followed by the warnings about its sources (answer.SourceWarning)."""
+    return text + "".join(f"\n\n⚠ {w.words}" for w in warnings)

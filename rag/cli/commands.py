@@ -79,8 +79,9 @@ def cmd_ask(args) -> int:
     if quotes:
         print(f"\n{label}:")
     for n, q in enumerate(quotes, start=1):
-        meta = ", ".join(x for x in (q.outlet, q.date) if x)
-        print(f"[{n}] \"{q.text}\"\n    — {q.title}{f' ({meta})' if meta else ''}; {q.doc_id} chars {q.start}-{q.end}")
+        meta = ", ".join(x for x in (q.source_label if q.outlet else None, q.date) if x)
+        print(f"[{n}] \"{q.text}\"\n    — {q.title}{f' ({meta})' if meta else ''}; {q.doc_id} chars {q.start}-{q.end}"
+              + (f"\n      [{q.provenance.describe()}]" if q.provenance else ""))
     print(f"\n({ans.timings.get('total_ms', 0):.0f} ms)", file=sys.stderr)
     return 0
 
@@ -110,8 +111,13 @@ def cmd_docs(args) -> int:
         print(json.dumps(docs, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
-        print(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['outlet'] or '-'}\t{d['chunks']} chunks\t{d['title']}")
-    print(f"{len(docs)} documents", file=sys.stderr)
+        print(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['outlet'] or '-'}\t{d['chunks']} chunks\t{d['title']}"
+              f"\t[{d['provenance_text']}]")
+    clashes = list(dict.fromkeys(d["clash"] for d in docs if d["clash"]))
+    for c in clashes:
+        print(f"⚠ {c}")
+    print(f"{len(docs)} documents" + (f", {len(clashes)} title clash{'es' if len(clashes) > 1 else ''}"
+                                      if clashes else ""), file=sys.stderr)
     return 0
 
 

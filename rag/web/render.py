@@ -15,7 +15,8 @@ from pathlib import PurePath
 from typing import Any, Iterable, Mapping, Optional
 
 from ..answer import Answer, Quote
-from ..documents import public_source
+from ..documents import Provenance, public_source
+from ..provenance import source_label
 from ..textclean import clean_label, strip_invisible
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -99,11 +100,19 @@ def _bold(text: str, offset: int, short: Optional[tuple[int, int]]) -> str:
     return f'{esc(text[:a])}<strong class="rag-short">{esc(text[a:b])}</strong>{esc(text[b:])}'
 
 
+def _provenance(q: Quote | Mapping[str, Any]) -> Optional[Provenance]:
+    p = _q(q, "provenance")
+    return Provenance(**p) if isinstance(p, Mapping) else p
+
+
 def meta_line(q: Quote | Mapping[str, Any]) -> str:
-    parts = [label(x) for x in (_q(q, "outlet"), _q(q, "date")) if x]
+    prov = _provenance(q)
+    outlet = _q(q, "outlet")
+    parts = [label(x) for x in (source_label(outlet, "", prov) if outlet else None, _q(q, "date")) if x]
     title = label(_q(q, "title") or _q(q, "doc_id"))
     meta = f' <span class="rag-meta-dim">· {esc(" · ".join(parts))}</span>' if parts else ""
-    return f'<span class="rag-meta-title">{esc(title)}</span>{meta}'
+    where = f'<div class="rag-meta-dim rag-small rag-prov">{esc(prov.describe())}</div>' if prov else ""
+    return f'<span class="rag-meta-title">{esc(title)}</span>{meta}{where}'
 
 
 def quote_card(q: Quote | Mapping[str, Any], n: Optional[int] = None, kind: str = "quote",
@@ -153,7 +162,7 @@ def _conflicts_html(answer: Answer) -> str:
     cards = []
     for c in answer.conflicts:
         q = c.quote.to_dict()
-        who = " · ".join(str(x) for x in (c.outlet or c.quote.title, c.date) if x)
+        who = " · ".join(str(x) for x in (c.quote.source_label, c.date) if x)
         cards.append(f'<div {ref_attrs(q, "rag-side")} title="Open in the article">'
                      f'<div class="rag-side-value">{esc(c.value)}</div>'
                      f'<div class="rag-meta">{esc(who)}</div>'
@@ -182,8 +191,12 @@ def render_answer(answer: Answer) -> str:
                 f'{closest_html}{_footer(answer)}</div>')
     quotes = "".join(quote_card(q, n, short=answer.short) for n, q in enumerate(answer.quotes, start=1))
     quotes_html = f'<div class="rag-section">Sources</div>{quotes}' if quotes else ""
+    warnings = "".join(f'<div class="rag-conflict rag-warning">⚠ {esc(w.words)}</div>' for w in answer.warnings)
+    text = answer.text
+    for w in answer.warnings:  # shown as its own block, not inside the text
+        text = text.replace(f"\n\n⚠ {w.words}", "")
     return (f'<div class="rag-msg rag-answer">{rewritten}'
-            f'<div class="rag-text">{answer_text_html(answer.text, answer.quotes)}</div>'
+            f'<div class="rag-text">{answer_text_html(text, answer.quotes)}</div>{warnings}'
             f'{_support_html(answer)}{_conflicts_html(answer)}{quotes_html}{_footer(answer)}</div>')
 
 
@@ -249,8 +262,12 @@ def render_docs_table(docs: Iterable[Mapping[str, Any]]) -> str:
         f'<tr><td class="rag-td-title"><span class="rag-doclink rag-ref {ref_classes(d.get("doc_id"), 0, 0)}" '
         f'role="button" tabindex="0" title="Open in the reader">{esc(label(d.get("title") or d.get("doc_id")))}</span>'
         f'<div class="rag-meta-dim rag-small rag-docid">{esc(d.get("doc_id"))}</div></td>'
-        f'<td class="rag-td-outlet">{esc(label(d.get("outlet")) or "–")}</td><td class="rag-nowrap">{esc(label(d.get("date")) or "–")}</td>'
+        f'<td class="rag-td-outlet">{esc(label(d.get("outlet")) or "–")}'
+        f'<div class="rag-meta-dim rag-small rag-prov">{esc(d.get("provenance_text") or "")}</div></td>'
+        f'<td class="rag-nowrap">{esc(label(d.get("date")) or "–")}</td>'
         f'<td class="rag-num-cell">{esc(d.get("chunks") if d.get("chunks") is not None else "–")}</td></tr>'
+        + (f'<tr class="rag-clash"><td colspan="4" class="rag-conflict">⚠ {esc(d["clash"])}</td></tr>'
+           if d.get("clash") else "")
         for d in docs)
     return (f'<div class="rag-docs-count">{len(docs)} article{"s" if len(docs) != 1 else ""} indexed'
             ' · click a title to read it</div>'
