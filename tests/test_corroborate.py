@@ -114,5 +114,13 @@ def test_figures_of_differently_named_things_do_not_conflict_but_a_verb_does_not
     assert cross_check(q, question_type(q), best, [[other]])[1] == []
     q = "How many people died?"
     best = _article("a", "Twelve people died in the collapse.", "Twelve people")
-    other = _article("b", "The collapse left 14 killed.", "14 killed")
+    other = _article("b", "The collapse left 14 dead.", "14 dead")
     assert [s.span.doc_id for s in cross_check(q, question_type(q), best, [[other]])[1]] == ["b"]
+
+
+def test_a_count_of_what_happened_to_others_is_no_conflict_for_a_population():
+    q = "About how many people live in Marrowick?"
+    best = _article("a", "About 18,000 people live in the town.", "About 18,000 people")
+    other = _article("b", "The collapse left 31 injured.", "31 injured")
+    assert cross_check(q, question_type(q), best, [[other]])[1] == []
+    assert not comparable(parse("nearly four decades old", "number"), parse("31 injured", "number"))

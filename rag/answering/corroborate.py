@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ..lexicon import ORGANISATION_WORDS, SCALES, TITLES
+from ..lexicon import NUMBER_WORDS, ORGANISATION_WORDS, SCALES, TITLES
 from ..textnorm import fold, terms
 from .extract import _WORDNUM, Mention, QuestionType
 from .spans import Span, same_statement
@@ -36,7 +36,7 @@ def same_value(a: Optional[Value], b: Optional[Value]) -> bool:
     return agree(a, b)
 
 
-_PARTICIPLES = frozenset("sent hurt killed died dead missing injured rescued taken held built".split())
+_PARTICIPLES = frozenset("sent hurt killed died missing injured rescued taken held built".split())
 
 
 def measure(mention_text: str) -> frozenset[str]:
@@ -54,15 +54,15 @@ _AUX = frozenset("""were was are is been be being had have has reportedly also s
 all either both each already initially officially""".split())
 
 
-def predicate(sentence: str, after: int) -> Optional[str]:
-    """The stem of the word that says what happened to what a figure counts: "40 firefighters
-    were *sent*", "31 *injured*"; None when the figure is not followed by one."""
-    words = re.findall(r"[A-Za-z]+", sentence[after:after + 60])
-    for w in words[:4]:
+def predicate(sentence: str, start: int, end: int) -> Optional[str]:
+    """The stem of the word that says what happened to what a figure counts: "31 *injured*",
+    "40 firefighters were *sent*", "Twelve people *died*"; None when none follows closely."""
+    words = [w for w in re.findall(r"[A-Za-z]+", sentence[start:end + 60])
+             if w.lower() not in _AUX and w.lower() not in NUMBER_WORDS and w.lower() not in SCALES]
+    for w in words[:5]:
         lw = w.lower()
-        if lw in _AUX:
-            continue
-        return next(iter(terms(lw)), None) if (lw.endswith("ed") or lw in _PARTICIPLES) else None
+        if lw.endswith("ed") or lw in _PARTICIPLES:
+            return next(iter(terms(lw)), None)
     return None
 
 
@@ -139,7 +139,7 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
     seen_docs, seen_texts = {best.doc_id}, {best.text_key}
     best_measure = measure(best.mention.text) if kind == "number" else frozenset()
     q_terms = set(terms(question))
-    best_pred = predicate(best.sentence.text, best.mention.end) if kind == "number" else None
+    best_pred = predicate(best.sentence.text, best.mention.start, best.mention.end) if kind == "number" else None
     head = set(qtype.head)
     asks_role = bool(set(re.findall(r"[a-z]+", fold(question))) & TITLES)
     if best_value is None:
@@ -166,8 +166,8 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
             if m and best_measure and not (m <= best_measure or best_measure <= m):
                 continue  # the figure counts something else ("600 international agreements" vs
                 # "400 cooperation agreements", "four decades old" vs "12 people")
-            pred = predicate(a.sentence.text, a.mention.end)
-            if pred and pred not in q_terms and best_pred in q_terms:
+            pred = predicate(a.sentence.text, a.mention.start, a.mention.end)
+            if pred and pred not in q_terms and pred != best_pred and (best_pred is None or best_pred in q_terms):
                 continue  # what happened to them is not what was asked ("40 firefighters were sent")
         seen_docs.add(a.doc_id)
         seen_texts.add(a.text_key)

@@ -182,6 +182,8 @@ def _physical(text: str, num: float) -> Optional[Amount]:
         word = word.lower()
         if word in SCALES or word in STOPWORDS or len(word) < 2 and word not in ("m", "h", "s", "g"):
             continue
+        if word.rstrip("s") in ("decade", "centurie", "century"):  # pint reads "decade" as a log ratio
+            num, word = num * (10 if word.startswith("decade") else 100), "years"
         try:
             unit = ureg.parse_units(_british(word))
         except Exception:  # not a unit
