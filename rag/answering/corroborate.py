@@ -46,7 +46,7 @@ def measure(mention_text: str) -> frozenset[str]:
                   r"about|around|approximately|roughly|some|up|at|least|most|under|close|just|out|of)\b",
                   " ", mention_text, flags=re.I)
     # what happened to them ("12 killed", "31 injured") is the predicate's business, not the noun's
-    text = re.sub(r"\b(?:\w+ed|" + "|".join(_PARTICIPLES) + r")\b", " ", text, flags=re.I)
+    text = re.sub(r"\b(?:\w+ed|dead|" + "|".join(_PARTICIPLES) + r")\b", " ", text, flags=re.I)
     return frozenset(t for t in terms(text) if not t[0].isdigit())
 
 
