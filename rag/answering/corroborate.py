@@ -122,13 +122,15 @@ class ArticleAnswer:
     mention: Mention            # offsets within the sentence
     text_key: str = ""          # identity of the article's text (copies count once)
     date: Optional[str] = None  # the article's own date (relative dates are read against it)
+    answers: bool = True        # over the decision's threshold: the article, read alone, would give it
 
 
 def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
                 others: list[list[ArticleAnswer]], own: list[ArticleAnswer] = ()) -> tuple[list[Side], list[Side]]:
     """(agreeing sides, disagreeing sides), the answer's own article first. `others` holds, per
     other article, its own answers best first: the article agrees when one of them states the
-    answer's value, and conflicts when its best one states another value of the same kind.
+    answer's value, and conflicts when its best one, over the decision's threshold, states
+    another value of the same kind.
     `own` are the answer's article's other answers: one that counts something else with a
     figure of the same kind ("over 400 cooperation agreements" beside "over 600 international
     agreements") is shown as a different count (other_measure), never as a disagreement."""
@@ -156,6 +158,8 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
             agree_sides.append(Side(same.sentence, same.mention, value=value_of(same.mention.text, kind, same.date)))
             continue
         a = answers[0]
+        if not a.answers:
+            continue  # the article, read alone, would not answer: no side in a disagreement
         v = value_of(a.mention.text, kind, a.date)
         if v is None or not _same_kind(a, v, best, best_value, asks_role):
             continue

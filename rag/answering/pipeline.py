@@ -197,7 +197,9 @@ class Answerer:
         sentence = self._quoted_sentence(ev, best)
         docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id})
         mine = self._article_answer(ev, best, sentence, docs)
-        others = [[self._article_answer(sub, c, self._quoted_sentence(sub, c), docs) for c in cands]
+        threshold = self.decision.threshold
+        others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs),
+                           answers=c.p_correct >= threshold) for c in cands]
                   for sub, cands in self.article_answers(ev, best)]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs) for c in ev.candidates
                if c.doc_id == best.doc_id and c is not best and c.p_correct >= self.decision.threshold
@@ -260,9 +262,11 @@ class Answerer:
     def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, list[Candidate]]]:
         """Each other article that discusses the question, read on its own: the reader on its
         best passages and the learned decision on its candidates, as if it were the only article
-        indexed. An article takes part only when, read alone, it would answer (the decision's
-        own threshold, fitted on training data); its answers (best first, those over the
-        threshold, at most `Tuning.article_answers`) are verbatim spans of it."""
+        indexed. Its answers (best first, at most `Tuning.article_answers`) are verbatim spans of
+        it; cross_check counts it as a conflict only when, read alone, it would answer (its best
+        answer over the decision's own threshold, fitted on training data), and as support when
+        one of them states the answer's value (an equal value is itself evidence that it reports
+        the same fact)."""
         sentence = best.sentence or self._sentence_of(ev, best)
         discussing = self._discussing(ev, sentence)
         order: list[str] = []
@@ -275,7 +279,6 @@ class Answerer:
                            [sp for sp in ev.ranked if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
                            reads=ev.reads)
             cands = self.read(sub, passages_to_read(sub, self.tuning.article_passages))
-            cands = [c for c in cands if c.p_correct >= self.decision.threshold]
             if cands:
                 out.append((sub, cands[: self.tuning.article_answers]))
         return out

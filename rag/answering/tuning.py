@@ -35,8 +35,8 @@ class Tuning:
     # this many articles (each costs a reader pass, ~20-40 ms per passage on 2 cores), on the
     # chunks of its best 2 sentences (as for the whole collection, where the gold answer's
     # sentence is among the top 3 ~0.9 of the time). An article agrees when one of its best
-    # `article_answers` answers over the decision's threshold states the same value (a second
-    # figure in the same sentence often outranks it); it conflicts only through its best one.
+    # `article_answers` answers states the same value (a second figure in the same sentence
+    # often outranks it); it conflicts only through its best one, over the decision threshold.
     max_articles: int = 6
     article_passages: int = 2
     article_answers: int = 3
