@@ -16,18 +16,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import numpy as np
 
 from .chunking import chunk_document
 from .documents import ORIGIN_BUNDLED, ORIGIN_FILE, ORIGIN_UPLOAD, Document, sha256_bytes
 from .embeddings import Embedder
 from .errors import IngestError
+from .heap import bound_heap_growth
 from .loaders import discover, load_file
 from .settings import Settings
-from .store import LOADER_VERSION, Store
+from .store import LOADER_VERSION, Store, new_version
 
 Progress = Callable[[int, int, str], None]
 
@@ -85,12 +86,15 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                  settings: Settings, progress: Optional[Progress] = None,
                  force: Iterable[str | Path] = ()) -> IngestReport:
     """Documents are queued until BATCH_CHUNKS chunks are pending, then embedded
-    in one call (the model sorts them by length and pads less; per-document
-    calls of ~8 chunks ran at half the model's throughput) and written with one
-    Chroma add plus one upsert of their records (the commit).
+    in calls of BATCH_CHUNKS chunks (the model sorts them by length and pads less;
+    per-document calls of ~8 chunks ran at half the model's throughput), each
+    slice written by one Chroma add under its documents' new versions, then one
+    upsert of their records (the commit). Memory is bounded by the slice, not
+    by the length of a document.
 
     `force`: files to re-ingest even if unchanged (`rag doctor --repair`);
     documents the user removed from such a file stay removed."""
+    bound_heap_growth()  # torch's varying batch tensors otherwise fragment the heap: RSS grew with the file
     report = IngestReport()
     files, refused = discover(paths, settings.ingest.extensions)
     report.refused.extend(refused)
@@ -107,16 +111,23 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
 
     def flush() -> None:
         if pending:
-            texts = [c.text for _d, chunks, _k, _u in pending for c in chunks]
-            # one long document is one pending item of ~30,000 chunks: tokenizing them all at
-            # once held ~GB of tokenizer state; slices keep it to BATCH_CHUNKS texts
-            vectors = np.concatenate([embedder.embed(texts[i:i + BATCH_CHUNKS])
-                                      for i in range(0, len(texts), BATCH_CHUNKS)])
-            items, at = [], 0
-            for doc, chunks, key, _updated in pending:
-                items.append((doc, chunks, vectors[at:at + len(chunks)], key))
-                at += len(chunks)
-            store.add_documents(items)
+            # Embedded and written a slice of BATCH_CHUNKS chunks at a time, each under its
+            # document's new version (invisible until the commit below): one long document
+            # is one pending item of ~45,000 chunks, whose nodes (vectors as Python floats)
+            # took ~15 KB each when built all at once. Then one upsert of the records commits all.
+            versions = [new_version() for _ in pending]
+            flat = [(k, c) for k, (_d, chunks, _key, _u) in enumerate(pending) for c in chunks]
+            for i in range(0, len(flat), BATCH_CHUNKS):
+                part = flat[i:i + BATCH_CHUNKS]
+                vectors = embedder.embed([c.text for _k, c in part])
+                at = 0
+                for k, group in groupby(part, key=lambda kc: kc[0]):
+                    cs = [c for _k, c in group]
+                    store.write_chunks(pending[k][0].doc_id, versions[k], cs, vectors[at:at + len(cs)])
+                    at += len(cs)
+            del flat
+            store.commit_documents([(doc, len(chunks), versions[k], key)
+                                    for k, (doc, chunks, key, _u) in enumerate(pending)])
             for doc, chunks, _key, updated in pending:
                 (report.updated if updated else report.added).append(doc.doc_id)
                 report.chunks += len(chunks)

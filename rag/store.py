@@ -53,6 +53,9 @@ SCHEMA = 1
 # How files are read into documents (title, dateline, body_start). A record written by an
 # older reading is re-ingested even when its file is unchanged (ingest.py checks it).
 LOADER_VERSION = 3  # 3: provenance (where outlet, date and title come from)
+# Chunks turned into nodes and written per Chroma add (store.write_chunks): bounds the
+# memory a long document's nodes (each vector as a list of Python floats) take at once.
+CHUNK_WRITE_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -186,42 +189,64 @@ class Store:
     def add_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray, str]]) -> None:
         """Add or replace documents, atomically for readers:
         1. the chunks of a new version of each document (readers ignore them:
-           no record names that version yet), in one Chroma add per 5000;
-        2. the records, naming the new versions, in one upsert: the switch;
+           no record names that version yet), written by write_chunks;
+        2. the records, naming the new versions, in one upsert: the switch
+           (commit_documents);
         3. the chunks of any other version of these documents deleted.
         Killed before 2, the old version (or, for a new document, nothing) is
         what readers see; after 2, the new one. Leftover chunks are invisible
-        and swept by the next write (sweep_orphans) or `rag doctor --repair`."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
+        and swept by the next write (sweep_orphans) or `rag doctor --repair`.
+        Ingest calls the two steps itself, so that a long document's chunks are
+        embedded and written a slice at a time rather than held all at once."""
         if not items:
             return
+        commits = []
+        for doc, chunks, vectors, key in items:
+            v = new_version()
+            for i in range(0, len(chunks), CHUNK_WRITE_BATCH):
+                self.write_chunks(doc.doc_id, v, chunks[i:i + CHUNK_WRITE_BATCH],
+                                  vectors[i:i + CHUNK_WRITE_BATCH])
+            commits.append((doc, len(chunks), v, key))
+        self.commit_documents(commits)
+
+    def write_chunks(self, doc_id: str, version: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Step 1 of add_documents: chunks of `version` of a document, invisible to
+        readers until commit_documents names that version. Callers pass slices
+        (CHUNK_WRITE_BATCH): the nodes of one call are all in memory at once."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
         nodes = []
-        versions: dict[str, str] = {}
-        for doc, chunks, vectors, _key in items:
-            v = versions[doc.doc_id] = new_version()
-            for c, vec in zip(chunks, vectors):
-                node = TextNode(
-                    id_=chunk_id(doc.doc_id, v, c.index), text=c.text, start_char_idx=c.start,
-                    end_char_idx=c.end, metadata={"chunk": c.index, "version": v}, embedding=vec.tolist(),
-                    excluded_embed_metadata_keys=["chunk", "version"],
-                    excluded_llm_metadata_keys=["chunk", "version"],
-                )
-                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
-                nodes.append(node)
-        for i in range(0, len(nodes), 5000):
-            self.vector_store.add(nodes[i:i + 5000])
+        for c, vec in zip(chunks, vectors):
+            node = TextNode(
+                id_=chunk_id(doc_id, version, c.index), text=c.text, start_char_idx=c.start,
+                end_char_idx=c.end, metadata={"chunk": c.index, "version": version}, embedding=vec.tolist(),
+                excluded_embed_metadata_keys=["chunk", "version"],
+                excluded_llm_metadata_keys=["chunk", "version"],
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
+            nodes.append(node)
+        if nodes:
+            self.vector_store.add(nodes)
+
+    def commit_documents(self, items: list[tuple[Document, int, str, str]]) -> None:
+        """Steps 2 and 3 of add_documents for (document, number of chunks, version
+        whose chunks write_chunks wrote, source key): one upsert of the records
+        switches every document to its new version, then older versions' chunks go."""
+        if not items:
+            return
         if self.fence is not None:
             self.fence()  # lost the writer lease: stop before anything becomes visible
         now = time.time()
         ids, texts, metas = [], [], []
-        for doc, chunks, _vectors, source_key in items:
+        versions: dict[str, str] = {}
+        for doc, n_chunks, version, source_key in items:
+            versions[doc.doc_id] = version
             ids.append(doc.doc_id)
             texts.append(doc.text)
             metas.append({k: v for k, v in {
                 "title": doc.title, "source": doc.source, "date": doc.date, "outlet": doc.outlet,
-                "sha256": doc.sha256, "source_key": source_key, "n_chunks": len(chunks),
-                "n_chars": len(doc.text), "ingested_at": now, "version": versions[doc.doc_id],
+                "sha256": doc.sha256, "source_key": source_key, "n_chunks": n_chunks,
+                "n_chars": len(doc.text), "ingested_at": now, "version": version,
                 "body_start": doc.body_start, "place": doc.place, "loader": LOADER_VERSION,
                 **doc.provenance.to_meta(),
             }.items() if v is not None})
