@@ -166,6 +166,10 @@ def test_a_text_file_turned_unreadable_keeps_its_article(tmp_path):
 # -- 3. chunks have a hard size bound ---------------------------------------------------------
 _VOCAB = ("the mill in Kelvar employs people and its owners said that workers would get more pay "
           "next year after a long dispute over shifts safety rules river transport costs").split()
+# plus 150 made-up words, so that the text varies like prose does: drawn from 30 words only,
+# every passage repeats itself like a keyword-stuffed page, which answering sets aside (planted.py)
+_VOCAB += ["".join(random.Random(i).choice("bcdfghklmnprstvz") + random.Random(i * 7 + j).choice("aeiou")
+                   for j in range(3)) for i in range(150)]
 
 
 def one_sentence(n_words: int, seed: int = 1) -> str:
@@ -206,7 +210,7 @@ def test_normal_articles_chunk_as_before():
 
 
 def test_20mb_one_sentence_file_is_chunked_within_bounds(tmp_path):
-    text = one_sentence(3_450_000) + " and the Orrin dairy employs 4812 people"
+    text = one_sentence(2_850_000) + " and the Orrin dairy employs 4812 people"
     f = tmp_path / "one-sentence.txt"
     f.write_text(text, encoding="utf-8")
     assert 19.0e6 < f.stat().st_size < 20e6
