@@ -38,6 +38,12 @@ class Tuning:
     # `article_answers` answers states the same value (a second figure in the same sentence
     # often outranks it); it conflicts only through its best one, over the decision threshold.
     max_articles: int = 6
+    # two figures are the same value within 1% of the larger (rounding in words and digits:
+    # "1.2 billion" and "1,200 million"; "1.2 billion" and "1.45 billion" differ)
+    value_tolerance: float = 0.01
+    # two free-text answers agree when one holds the other's words or they share half of all
+    # their words (Jaccard), e.g. "ammonia" / "ammonia solution"
+    words_overlap: float = 0.5
     article_passages: int = 2
     article_answers: int = 3
 

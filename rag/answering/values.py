@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Optional, Union
 
 from ..lexicon import MONTH_PATTERN, SCALES, TITLES, number_from_words
+from .tuning import TUNING
 
 _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])")
 _SCALE_RE = re.compile(r"\b(thousand|million|billion|trillion|bn|k|m)\b", re.I)
@@ -48,7 +49,7 @@ class Amount:
     unit: str = ""  # "" for a count, "%", a currency code, or a pint dimension ("[length]")
 
     def agrees(self, other: "Amount") -> bool:
-        return self.unit == other.unit and abs(self.value - other.value) <= 0.01 * max(
+        return self.unit == other.unit and abs(self.value - other.value) <= TUNING.value_tolerance * max(
             abs(self.value), abs(other.value))
 
     def comparable(self, other: "Amount") -> bool:
@@ -96,7 +97,7 @@ class Words:
 
     def agrees(self, other: "Words") -> bool:
         a, b = self.words, other.words
-        return bool(a and b) and (a <= b or b <= a or len(a & b) / len(a | b) >= 0.5)
+        return bool(a and b) and (a <= b or b <= a or len(a & b) / len(a | b) >= TUNING.words_overlap)
 
     def comparable(self, other: "Words") -> bool:
         return False  # different wordings are not a disagreement that can be shown as values
