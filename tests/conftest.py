@@ -38,3 +38,20 @@ def articles_copy(tmp_path) -> Path:
     dst = tmp_path / "articles"
     shutil.copytree(BUNDLED, dst)
     return dst
+
+
+def filler_prose(seed: int, n_sentences: int) -> str:
+    """Sentences of made-up words that vary like prose: filler for synthetic articles. A sentence
+    repeated many times would make every passage repeat itself like a keyword-stuffed page,
+    which answering sets aside (rag/planted.py)."""
+    import random
+
+    rng = random.Random(seed)
+    syllables = ("ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no "
+                 "nu ra re ri ro ru sa se si so su ta te ti to tu").split()
+
+    def word() -> str:
+        return "".join(rng.choice(syllables) for _ in range(rng.randint(2, 3)))
+
+    return " ".join(word().capitalize() + " " + " ".join(word() for _ in range(rng.randint(8, 12))) + "."
+                    for _ in range(n_sentences)) + " "

@@ -25,15 +25,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import filler_prose
+
 N_DOCS = 20
 N_KILLS = 12
 SEED = 20251110
 PLACES = ["Quellmere", "Dravik", "Ostbrun", "Velmora", "Kastelin", "Tirrow", "Almsby", "Corvant",
           "Peltrane", "Yssel", "Brackwater", "Nimhold", "Sorvenne", "Haldrup", "Ekhart", "Marrowby",
           "Ulvstad", "Fennick", "Graymoor", "Zentha"]
-FILLER = ("Officials said the work had been planned for several years. Local residents attended the "
-          "ceremony and asked about the timetable. The provincial committee approved the budget in "
-          "spring after a long debate. Engineers from three companies took part in the project. ")
 
 
 def article(i: int) -> tuple[str, str]:
@@ -42,8 +41,8 @@ def article(i: int) -> tuple[str, str]:
     figure = f"{(i + 1) * 173 + 4000:,}"
     title = f"{place} opens the {place} Tidewall"
     body = (f"{title}\n\nThe {place} Tidewall cost {figure} million dong, the {place} council said on Monday. "
-            + FILLER * (2 + i % 4)
-            + f"\n\nThe {place} Tidewall protects {i + 11} villages along the coast. " + FILLER)
+            + filler_prose(i, 4 * (2 + i % 4))
+            + f"\n\nThe {place} Tidewall protects {i + 11} villages along the coast. " + filler_prose(1000 + i, 4))
     return f"crash-2025-01-{i + 1:02d}-{place.lower()}-tidewall.txt", body
 
 

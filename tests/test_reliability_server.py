@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from chroma_helpers import ChromaServer
-from conftest import BUNDLED
+from conftest import BUNDLED, filler_prose
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(900)
@@ -50,7 +50,7 @@ def _articles(folder: Path, n: int = 12) -> Path:
     for i in range(n):
         (folder / f"vns-2025-03-{i + 1:02d}-canal-{i}.txt").write_text(
             f"Canal {i}\n\nThe Zorbel canal section {i} carried {1000 + i} barges in March. "
-            + "Crews dredged the channel and repaired the locks. " * 20, encoding="utf-8")
+            + filler_prose(i, 20), encoding="utf-8")
     return folder
 
 
