@@ -35,7 +35,7 @@ SKIPS = {
     r"^rag (train-reader|fit-decision)": "long run: trains the reader (~35 min) / fits the decision (~6 min) "
                                         "on ../shared (tests/test_reader.py trains a few steps)",
     r"^bash \.ci/run": "long run: installs the test extras and runs the whole test suite",
-    r"(^|\s)python ui\.py|^(?:[A-Z_]+=\S+\s+)*rag serve": "starts the web server and blocks until stopped",
+    r"(^|\s)python ui\.py|^(?:[A-Z_]+=(?:'[^']*'|\"[^\"]*\"|\S+)\s+)*rag serve": "starts the web server and blocks until stopped",
     r"llama_cpp\.server|^vllm serve|^chroma run": "starts a server (LLM or Chroma) and blocks until stopped",
     r"RAG_LLM__BASE_URL=\S+ rag ask": "needs a running OpenAI-compatible LLM server",
     r"RAG_CHROMA_URL=": "needs a running Chroma server",
