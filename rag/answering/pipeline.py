@@ -196,13 +196,16 @@ class Answerer:
     def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
         sentence = self._quoted_sentence(ev, best)
         docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id})
-        mine = self._article_answer(ev, best, sentence, docs)
+        # identity of each article's text, hashed once: a copy under another name counts once
+        keys = {d: hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest()
+                for d, doc in docs.items()}
+        mine = self._article_answer(ev, best, sentence, docs, keys)
         threshold = self.decision.threshold
-        others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs),
+        others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs, keys),
                            answers=c.p_correct >= threshold) for c in cands]
                   for sub, cands in self.article_answers(ev, best)]
-        own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs) for c in ev.candidates
-               if c.doc_id == best.doc_id and c is not best and c.p_correct >= self.decision.threshold
+        own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
+               if c.doc_id == best.doc_id and c is not best and c.p_correct >= threshold
                and (c.end <= best.start or c.start >= best.end)][: self.tuning.article_answers]
         agree, differ = cross_check(ev.question, ev.qtype, mine, others, own)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
@@ -246,11 +249,12 @@ class Answerer:
                 sentence = replace(sentence, end=end, text=merged[0].text)
         return sentence
 
-    def _article_answer(self, ev: Evidence, c: Candidate, sentence: Span, docs: dict) -> ArticleAnswer:
+    @staticmethod
+    def _article_answer(ev: Evidence, c: Candidate, sentence: Span, docs: dict, keys: dict) -> ArticleAnswer:
         # the value compared across sources carries its noun or title ("31 injured", "Mayor Elena Varga")
         m0, m1 = value_phrase(sentence.text, c.start - sentence.start, c.end - sentence.start, ev.qtype.kind)
         doc = docs.get(c.doc_id)
-        key = hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest() if doc else ""
+        key = keys.get(c.doc_id, "")
         return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
                              doc.date if doc else None)
 
