@@ -150,7 +150,7 @@ class Assistant:
         clashes = clashes_of(quoted, self.title_clashes()) if quoted else []
         if not clashes:
             return []
-        recs = self.store.document_records()
+        recs = self.store.document_records({d for c in clashes for d in c.doc_ids})
         return [SourceWarning("same-title", c.doc_ids, c.outlet, c.title,
                               c.words(lambda d: self._describe(d, recs))) for c in clashes]
 

@@ -129,8 +129,15 @@ class Store:
             )
 
     # -- documents ---------------------------------------------------------
-    def document_records(self) -> dict[str, dict]:
-        got = self.docs.get(include=["metadatas"])
+    def document_records(self, doc_ids: Optional[Iterable[str]] = None) -> dict[str, dict]:
+        """Metadata of every document, or of the given ones."""
+        if doc_ids is not None:
+            ids = list(dict.fromkeys(doc_ids))
+            if not ids:
+                return {}
+            got = self.docs.get(ids=ids, include=["metadatas"])
+        else:
+            got = self.docs.get(include=["metadatas"])
         return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
 
     def get_document(self, doc_id: str) -> Document:
