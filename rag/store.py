@@ -91,6 +91,13 @@ def _source_id(source_key: str) -> str:
     return "src-" + hashlib.sha256(source_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+PAGE = 5000  # chunks per Chroma get/delete: far below SQLite's limit of 32,766 variables
+
+
+def _doc_filter(doc_ids: list[str]) -> dict:
+    return {"document_id": doc_ids[0]} if len(doc_ids) == 1 else {"document_id": {"$in": doc_ids}}
+
+
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -267,21 +274,35 @@ class Store:
         ids = list(versions)
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            where = {"document_id": part[0]} if len(part) == 1 else {"document_id": {"$in": part}}
-            got = self.chunks.get(where=where, include=["metadatas"])
-            out.extend(c for c, m in zip(got["ids"], got["metadatas"])
-                       if (m or {}).get("version", "") != versions.get((m or {}).get("document_id")))
+            for got in self._pages(_doc_filter(part), ["metadatas"]):
+                out.extend(c for c, m in zip(got["ids"], got["metadatas"])
+                           if (m or {}).get("version", "") != versions.get((m or {}).get("document_id")))
         return out
 
+    def _pages(self, where: dict, include: list[str], batch: int = PAGE):
+        """Chunk query results `batch` at a time. One unpaged get of a document with more
+        than ~32,000 chunks (a 19 MB file makes 44,000) fails inside Chroma with SQLite's
+        "too many SQL variables", after the whole file was embedded."""
+        offset = 0
+        while True:
+            got = self.chunks.get(where=where, include=include, limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            yield got
+            if len(got["ids"]) < batch:
+                return
+            offset += len(got["ids"])
+
     def _delete_chunk_ids(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), 5000):
-            self.chunks.delete(ids=ids[i:i + 5000])
+        for i in range(0, len(ids), PAGE):
+            self.chunks.delete(ids=ids[i:i + PAGE])
 
     def delete_document(self, doc_id: str) -> None:
         """Remove the record first (the document vanishes at once), then its
         chunks (all versions). Idempotent: run again, it finishes the job."""
         self.docs.delete(ids=[doc_id])
-        self.chunks.delete(where={"document_id": doc_id})
+        ids = [c for got in self._pages({"document_id": doc_id}, []) for c in got["ids"]]
+        self._delete_chunk_ids(ids)  # by id, a page at a time (see _pages)
         self.bump_generation()
 
     def remove_document(self, doc_id: str) -> str:
@@ -394,13 +415,12 @@ class Store:
                 zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])]
 
     def chunks_of(self, doc_ids: list[str]) -> list[ChunkRecord]:
-        """All chunks of these documents, of every version (one query); readers
+        """All chunks of these documents, of every version (paged queries); readers
         keep those of the version each record names."""
         if not doc_ids:
             return []
-        where = {"document_id": doc_ids[0]} if len(doc_ids) == 1 else {"document_id": {"$in": list(doc_ids)}}
-        got = self.chunks.get(where=where, include=["metadatas", "documents"])
-        return [_record_from_meta(c, m, t) for c, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
+        return [_record_from_meta(c, m, t) for got in self._pages(_doc_filter(list(doc_ids)), ["metadatas", "documents"])
+                for c, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
 
     # -- generation ---------------------------------------------------------
     def bump_generation(self) -> str:
