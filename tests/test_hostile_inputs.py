@@ -296,10 +296,10 @@ def test_cli_undecodable_question_is_a_clear_message(tmp_path):
     assert "not valid text" in err and "UTF-8" in err and "Traceback" not in err
 
 
-def test_a_document_of_more_than_32766_chunks_is_committed_updated_and_removed(tmp_path):
+def test_a_document_of_more_than_32766_chunks_is_committed_and_removed(tmp_path):
     """A 19 MB news file makes ~44,000 chunks. Chroma answered an unpaged query for that many
     chunks of one document with SQLite's "too many SQL variables" at commit, after the whole
-    file had been embedded, so the file was lost. Small chunks make that count from 2 MB here."""
+    file had been embedded, so the file was lost. Chunks of 8 words make that count from 1.4 MB here."""
     n = 34_000
     lines = [f"Depot {i} in Varn ships {i % 97 + 3} crates a week." for i in range(n)]
     f = tmp_path / "depots.txt"
@@ -311,13 +311,6 @@ def test_a_document_of_more_than_32766_chunks_is_committed_updated_and_removed(t
     report = a.ingest([f])
     assert report.added == ["depots"] and report.chunks > 32_766, report.to_dict()
     assert len(a.store.chunks_of(["depots"])) == report.chunks
-    # a changed version replaces every chunk of the old one (the stale-chunk query is paged too)
-    f.write_text("\n".join(lines[:-1]) + "\nThe Orrin dairy employs 4813 people.\n", encoding="utf-8")
-    report2 = a.ingest([f])
-    assert report2.updated == ["depots"], report2.to_dict()
-    check_index(a)
-    assert len(a.store.chunks_of(["depots"])) == report2.chunks
-    doc = a.document("depots")
-    assert "employs 4813 people" in doc.text and "employs 4812" not in doc.text
+    check_index(a)  # every chunk of the committed version, no other (the commit's stale-chunk query)
     assert a.remove("depots") == "removed"
     assert a.store.chunks_of(["depots"]) == [] and a.documents() == []
