@@ -6,7 +6,10 @@ repeats its own words over and over).
 Such passages stay indexed as text (they can be found, listed and quoted when asked
 about), but they never support an answer: retrieval ranks them after every passage
 that is not one of them (retrieve.py), and answering reads its sentences and reader
-candidates from the other passages only (pipeline.Answerer.evidence).
+candidates from the other passages only (pipeline.Answerer.evidence). BM25 scores them
+in an index of their own, so that they shape no statistic the other passages are ranked
+by (sparse.SparseIndex). A chunk too short to judge is judged with the text before it
+(classify_in_context).
 
 The patterns are generic shapes of text, never words of a particular corpus.
 """
