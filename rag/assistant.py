@@ -247,7 +247,7 @@ class Assistant:
             # retrieval used the context words; the answer is read with the follow-up's own words
             # ("how much did that save the budget?" -> the money figure, not the doses counted before)
             ev_own = self.answerer.evidence(rewritten_from, self.embedder.embed([rewritten_from])[0],
-                                            ev.hits, self.sparse.get())
+                                            ev.hits + ev.held, self.sparse.get())
         answer = self.answerer.extractive(ev_own)
         timings: dict[str, float] = {}
         if chat is None or answer.abstained:  # never ask a model to answer what the articles do not

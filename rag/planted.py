@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from .textnorm import terms
 
@@ -125,22 +125,34 @@ def classify(text: str, ts: Optional[Sequence] = None) -> PassageKind:
 
 
 @lru_cache(maxsize=20000)
+def _judged_alone(chunk_id: str, text: str) -> tuple[PassageKind, bool]:
+    ts = terms(text)
+    return classify(text, ts), len(ts) < STUFFED_MIN_WORDS
+
+
 def classify_cached(chunk_id: str, text: str) -> PassageKind:
     """classify() of a stored chunk (its id names its version, so its text never changes)."""
-    return classify(text)
+    return _judged_alone(chunk_id, text)[0]
 
 
-def classify_in_context(chunk_id: str, text: str, before: Optional[str] = None,
+def classify_in_context(chunk_id: str, text: str, before: Union[None, str, Callable[[], Optional[str]]] = None,
                         ts: Optional[Sequence] = None) -> PassageKind:
     """What kind of passage a chunk is. A chunk too short to be judged on its own (under
     STUFFED_MIN_WORDS words: the last few words of a page, such as a stuffed page's tail that
     only lists its keywords again) is judged with the text of its document just before it,
-    `before`: a passage of a page that is not evidence is no more evidence for being short. A
-    short passage of an ordinary article stays ordinary, since the text it continues is."""
-    own = classify_cached(chunk_id, text) if ts is None else classify(text, ts)
-    n = len(terms(text)) if ts is None else len(ts)
-    if before is None or not own.evidence or n >= STUFFED_MIN_WORDS:
+    `before` (or a function giving it, asked only then): a passage of a page that is not
+    evidence is no more evidence for being short. A short passage of an ordinary article stays
+    ordinary, since the text it continues is."""
+    if ts is None:
+        own, short = _judged_alone(chunk_id, text)
+    else:
+        own, short = classify(text, ts), len(ts) < STUFFED_MIN_WORDS
+    if before is None or not own.evidence or not short:
         return own
+    if callable(before):
+        before = before()
+        if before is None:
+            return own
     ctx = classify(before + text)
     return PassageKind(question_shaped=ctx.question_shaped, addresses_assistant=ctx.addresses_assistant,
                        stuffed=ctx.stuffed)

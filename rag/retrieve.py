@@ -56,7 +56,8 @@ class HybridRetriever:
 
         def kind(rec: ChunkRecord) -> PassageKind:
             if rec.chunk_id not in kinds:
-                kinds[rec.chunk_id] = classify_in_context(rec.chunk_id, rec.text, sparse_index.text_before(rec))
+                kinds[rec.chunk_id] = classify_in_context(rec.chunk_id, rec.text,
+                                                          lambda: sparse_index.text_before(rec))
             return kinds[rec.chunk_id]
 
         q_terms = terms(question)

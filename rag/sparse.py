@@ -29,6 +29,7 @@ write, read by every replica on every change).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import pickle
@@ -104,19 +105,19 @@ class SparseIndex:
         ends where `rec` starts (None for a document's first chunk)."""
         by_doc = getattr(self, "_by_doc", None)
         if by_doc is None:  # built on first use (also for snapshots pickled before it existed)
-            by_doc = {}
+            groups: dict[str, list[ChunkRecord]] = {}
             for r in self.records:
-                by_doc.setdefault(r.doc_id, []).append(r)
-            for rs in by_doc.values():
+                groups.setdefault(r.doc_id, []).append(r)
+            by_doc = {}
+            for d, rs in groups.items():
                 rs.sort(key=lambda r: r.start)
+                by_doc[d] = ([r.start for r in rs], rs)
             self._by_doc = by_doc
-        prev = None
-        for r in by_doc.get(rec.doc_id, ()):
-            if r.start >= rec.start:
-                break
-            prev = r
-        if prev is None:
+        starts, rs = by_doc.get(rec.doc_id, ((), ()))
+        i = bisect.bisect_left(starts, rec.start) - 1
+        if i < 0:
             return None
+        prev = rs[i]
         return prev.text[: max(0, rec.start - prev.start)]
 
     def idf(self, term: str) -> float:
