@@ -14,7 +14,7 @@ from .answering import Answerer, Evidence
 from .answering.extract import question_type
 from .answering.render import ABSTAIN_TEXT, with_warnings  # noqa: F401  (ABSTAIN_TEXT re-exported)
 from .documents import Document, Provenance
-from .provenance import clashes_of, same_title_claims
+from .provenance import clashes_of, outlet_claims, same_title_claims
 from .embeddings import Embedder, get_embedder
 from .errors import QuestionError
 from .ingest import IngestReport, Progress, ingest_paths
@@ -46,13 +46,14 @@ class Assistant:
         self.settings = settings
         self.store = Store(settings)
         self.sparse = SparseCache(self.store, settings.index_dir)
-        self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval)
+        self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval, claims=self.outlet_claims)
         self.lock = write_lock(settings, self.store)  # file lock; + a lease on a Chroma server
         self._embedder: Optional[Embedder] = embedder
         self.chat_model = chat_model  # an instance used instead of settings.llm.backend
         self._reader = reader
         self._answerer: Optional[Answerer] = None
         self._clashes: Optional[tuple[str, list]] = None  # (index generation, same-title clashes)
+        self._claims: Optional[tuple[str, dict]] = None  # (index generation, outlet claims)
         if bootstrap is None:
             bootstrap = index_dir is None
         if bootstrap and settings.bootstrap_dir and self.store.docs.count() == 0:
@@ -140,6 +141,15 @@ class Assistant:
             self._clashes = (gen, same_title_claims(
                 recs, lambda ids: {i: d.text for i, d in self.store.get_documents(ids).items()}))
         return self._clashes[1]
+
+    def outlet_claims(self) -> dict:
+        """doc_id -> (outlet claimed, origin strength) of the articles that claim an outlet
+        (provenance.outlet_claims); read once per generation of the BM25 snapshot the
+        retriever uses."""
+        gen = self.sparse.get().generation
+        if self._claims is None or self._claims[0] != gen:
+            self._claims = (gen, outlet_claims(self.store.document_records()))
+        return self._claims[1]
 
     def _describe(self, doc_id: str, records: dict) -> str:
         return f"{doc_id}: {Provenance.from_meta(records.get(doc_id) or {}).describe()}"
@@ -237,7 +247,7 @@ class Assistant:
             # retrieval used the context words; the answer is read with the follow-up's own words
             # ("how much did that save the budget?" -> the money figure, not the doses counted before)
             ev_own = self.answerer.evidence(rewritten_from, self.embedder.embed([rewritten_from])[0],
-                                            ev.hits, self.sparse.get())
+                                            ev.hits + ev.held, self.sparse.get())
         answer = self.answerer.extractive(ev_own)
         timings: dict[str, float] = {}
         if chat is None or answer.abstained:  # never ask a model to answer what the articles do not

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Optional
 
 from .documents import Provenance
-from .textnorm import fold
+from .textnorm import fold, terms
 
 SIMILAR_TITLE = 0.9  # difflib ratio of folded titles from which two titles count as the same
 
@@ -118,3 +118,54 @@ def lead_by_provenance(cands: list, docs: Mapping[str, object], threshold: float
     if stronger is None:
         return cands
     return [stronger] + [c for c in cands if c is not stronger]
+
+
+def outlet_claims(records: Mapping[str, dict]) -> dict[str, tuple[str, int]]:
+    """doc_id -> (the outlet it claims, folded; the strength of its origin), for the documents
+    (store records) that claim an outlet."""
+    out = {}
+    for doc_id, r in records.items():
+        outlet = r.get("outlet")
+        if outlet:
+            out[doc_id] = (fold(outlet).strip(), ORIGIN_STRENGTH.get(Provenance.from_meta(r).origin, 0))
+    return out
+
+
+def held_claimants(question_weights: Mapping[str, float], candidates: Iterable, claims: Mapping[str, tuple[str, int]],
+                   related: float) -> set[str]:
+    """Documents that may not take a place among the passages answering reads, for one question:
+    a document claiming an outlet when a document of that same outlet from a stronger origin
+    (the package over a file given to ingest over an upload) discusses the question too. The
+    stronger one speaks for the outlet; the other is read on its own and cross-checked (shown
+    as a side of any disagreement, named with its provenance), never in its place. A file
+    cannot crowd out, nor outvote, the outlet it claims to be: a "correction" named like an
+    outlet's article, a .jsonl line borrowing its name.
+
+    `candidates` are the retrieved passages (records with doc_id and text) that are evidence;
+    a document discusses the question as a cross-source passage must (pipeline._discussing):
+    its best passage covers at least `related` of what the claimant's best passage covers
+    (`question_weights`: the question's terms and their IDF weights)."""
+    cands = list(candidates)
+    groups: dict[str, set[str]] = {}
+    for rec in cands:
+        c = claims.get(rec.doc_id)
+        if c is not None:
+            groups.setdefault(c[0], set()).add(rec.doc_id)
+    mixed = {o: ids for o, ids in groups.items() if len({claims[d][1] for d in ids}) > 1}
+    if not mixed:
+        return set()
+    total = sum(question_weights.values()) or 1.0
+    best: dict[str, float] = {}
+    for rec in cands:
+        if any(rec.doc_id in ids for ids in mixed.values()):
+            words = set(terms(rec.text))
+            cov = sum(w for t, w in question_weights.items() if t in words) / total
+            best[rec.doc_id] = max(best.get(rec.doc_id, 0.0), cov)
+    held = set()
+    for ids in mixed.values():
+        top = max(claims[d][1] for d in ids)
+        strongest = [d for d in ids if claims[d][1] == top]
+        for d in ids:
+            if claims[d][1] < top and any(best.get(s, 0.0) >= related * best.get(d, 0.0) for s in strongest):
+                held.add(d)
+    return held

@@ -8,11 +8,12 @@ retrieval and sentence scoring.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from .planted import PassageKind, classify_cached
+from .planted import PassageKind, classify_in_context
+from .provenance import held_claimants
 from .settings import RetrievalSettings
 from .sparse import SparseCache
 from .store import ChunkRecord, Store
@@ -27,30 +28,65 @@ class Hit:
     sparse_rank: Optional[int] = None
     dense_sim: Optional[float] = None
     kind: PassageKind = PassageKind()  # evidence, or why not (planted.py)
+    held: bool = False  # its document claims an outlet another document speaks for (provenance.py)
 
 
 class HybridRetriever:
-    def __init__(self, store: Store, sparse: SparseCache, settings: RetrievalSettings):
+    # a claimant is held out when the stronger document covers this share of what it covers
+    # (the bar of a cross-source passage: answering.tuning.Tuning.related_coverage)
+    RELATED_COVERAGE = 0.45
+
+    def __init__(self, store: Store, sparse: SparseCache, settings: RetrievalSettings,
+                 claims: Optional[Callable[[], Mapping[str, tuple[str, int]]]] = None):
         self.store = store
         self.sparse = sparse
         self.settings = settings
+        self.claims = claims  # doc_id -> (outlet claimed, origin strength): provenance.outlet_claims
 
     def retrieve(self, question: str, q_vec: np.ndarray, top_k: Optional[int] = None) -> list[Hit]:
+        """The top_k passages answering reads, best first; then, flagged `held`, the passages of
+        documents held out for this question (provenance.held_claimants), for answering to read
+        each of them on its own."""
         s = self.settings
         sparse_index = self.sparse.get()
         # only chunks of the version each record names (the snapshot's view): a
         # document being updated shows its old or its new version, never both
         versions = sparse_index.versions
+        kinds: dict[str, PassageKind] = {}
+
+        def kind(rec: ChunkRecord) -> PassageKind:
+            if rec.chunk_id not in kinds:
+                kinds[rec.chunk_id] = classify_in_context(rec.chunk_id, rec.text,
+                                                          lambda: sparse_index.text_before(rec))
+            return kinds[rec.chunk_id]
+
+        q_terms = terms(question)
+        dense_all = [d for d in self.store.dense_query(q_vec, 2 * s.dense_k)
+                     if d[0].doc_id in versions and versions[d[0].doc_id] == d[0].version]
+        sparse_all = sparse_index.query(q_terms, 2 * s.sparse_k)
+        # A document claiming an outlet that a document of a stronger origin speaks for, when
+        # both discuss the question (provenance.py), is held out like a passage that is not
+        # evidence: it can take no report's place; answering reads it on its own.
+        held: set[str] = set()
+        if self.claims is not None:
+            claims = self.claims()
+            if claims:
+                held = held_claimants({t: sparse_index.idf(t) for t in set(q_terms)},
+                                      [rec for rec, _ in dense_all + sparse_all if kind(rec).evidence],
+                                      claims, self.RELATED_COVERAGE)
+
+        def usable(rec: ChunkRecord) -> bool:
+            return kind(rec).evidence and rec.doc_id not in held
+
         hits: dict[str, Hit] = {}
         # Passages that are not evidence (a Q&A page, keyword stuffing, text addressing the
         # assistant: planted.py) are ranked after all the others, in each list before fusion,
         # so that they cannot push a report out of either list or shift its rank. Both lists
         # are fetched twice as deep for that, then cut to their usual depth.
-        dense = _evidence_first([d for d in self.store.dense_query(q_vec, 2 * s.dense_k)
-                                 if d[0].doc_id in versions and versions[d[0].doc_id] == d[0].version])
+        dense = _usable_first(dense_all, usable)
         for rank, (rec, sim) in enumerate(dense[:s.dense_k]):
             hits[rec.chunk_id] = Hit(rec, 1.0 / (s.rrf_k + rank + 1), dense_rank=rank, dense_sim=sim)
-        sparse = _evidence_first(sparse_index.query(terms(question), 2 * s.sparse_k))
+        sparse = _usable_first(sparse_all, usable)
         for rank, (rec, _score) in enumerate(sparse[:s.sparse_k]):
             h = hits.get(rec.chunk_id)
             if h is None:
@@ -58,12 +94,33 @@ class HybridRetriever:
             h.sparse_rank = rank
             h.score += 1.0 / (s.rrf_k + rank + 1)
         for h in hits.values():
-            h.kind = classify_cached(h.record.chunk_id, h.record.text)
-        ranked = sorted(hits.values(), key=lambda h: (not h.kind.evidence, -h.score))
-        return ranked[: (top_k or s.top_k)]
+            h.kind = kind(h.record)
+        ranked = sorted((h for h in hits.values() if h.record.doc_id not in held),
+                        key=lambda h: (not h.kind.evidence, -h.score))[: (top_k or s.top_k)]
+        return ranked + _held_hits(dense_all, sparse_all, held, kind, s.rrf_k)
 
 
-def _evidence_first(scored: list) -> list:
-    """(record, score) pairs with the passages that are evidence first, each part in its order."""
-    kinds = [classify_cached(rec.chunk_id, rec.text).evidence for rec, _ in scored]
-    return [d for d, ok in zip(scored, kinds) if ok] + [d for d, ok in zip(scored, kinds) if not ok]
+def _usable_first(scored: list, usable: Callable[[ChunkRecord], bool]) -> list:
+    """(record, score) pairs with the usable passages first, each part in its order."""
+    ok = [usable(rec) for rec, _ in scored]
+    return [d for d, u in zip(scored, ok) if u] + [d for d, u in zip(scored, ok) if not u]
+
+
+def _held_hits(dense: list, sparse: list, held: set[str], kind: Callable, rrf_k: int) -> list[Hit]:
+    """The evidence passages of held-out documents, each ranked in the lists as they came
+    (fused the same way), best first."""
+    if not held:
+        return []
+    hits: dict[str, Hit] = {}
+    for rank, (rec, sim) in enumerate(dense):
+        if rec.doc_id in held:
+            hits[rec.chunk_id] = Hit(rec, 1.0 / (rrf_k + rank + 1), dense_rank=rank, dense_sim=sim, held=True)
+    for rank, (rec, _score) in enumerate(sparse):
+        if rec.doc_id in held:
+            h = hits.setdefault(rec.chunk_id, Hit(rec, 0.0, held=True))
+            h.sparse_rank = rank
+            h.score += 1.0 / (rrf_k + rank + 1)
+    out = [h for h in hits.values() if kind(h.record).evidence]
+    for h in out:
+        h.kind = kind(h.record)
+    return sorted(out, key=lambda h: -h.score)

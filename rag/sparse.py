@@ -29,6 +29,7 @@ write, read by every replica on every change).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import pickle
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from .planted import evidence_flags
 from .store import ChunkRecord, Store
 from .textnorm import terms
 
@@ -53,10 +55,7 @@ class SparseIndex:
 
     def __init__(self, records: list[ChunkRecord], generation: str = "",
                  term_ids: Optional[list[np.ndarray]] = None, vocab: Optional[dict[str, int]] = None,
-                 stamps: Optional[dict[str, tuple]] = None):
-        import bm25s
-        from bm25s.tokenization import Tokenized
-
+                 stamps: Optional[dict[str, tuple]] = None, evidence: Optional[list[bool]] = None):
         self.generation = generation
         self.records = records
         self.vocab: dict[str, int] = dict(vocab or {})
@@ -67,36 +66,80 @@ class SparseIndex:
         self.n = len(records)
         self.doc_ids = {r.doc_id for r in records}
         self.versions = {r.doc_id: r.version for r in records}
+        # Passages that are not evidence (planted.py: keyword stuffing, Q&A pages, text addressing
+        # the assistant) are scored in an index of their own, after every other passage, and take
+        # no part in the statistics the other passages are scored and weighted by (document
+        # frequencies, IDF, average length): a page repeating the question's words cannot lower
+        # those words' weight, nor reorder the reports.
+        self.evidence = evidence if evidence is not None else evidence_flags(records, term_ids)
+        rows = [i for i, ok in enumerate(self.evidence) if ok]
+        others = [i for i, ok in enumerate(self.evidence) if not ok]
+        self.n_evidence = len(rows)
         counts = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        if term_ids:
-            np.add.at(counts, np.concatenate([np.unique(a) for a in term_ids]), 1)
+        if rows:
+            np.add.at(counts, np.concatenate([np.unique(term_ids[i]) for i in rows]), 1)
         self.df: dict[str, int] = {t: int(counts[i]) for t, i in self.vocab.items() if counts[i]}
-        self.bm25 = None
-        if records:
-            self.bm25 = bm25s.BM25()
-            self.bm25.index(Tokenized(ids=[a.tolist() for a in term_ids], vocab=self.vocab),
-                            show_progress=False)
-            self._vocab = self.bm25.vocab_dict
+        self._parts = [part for part in (self._part(rows), self._part(others)) if part is not None]
+
+    def _part(self, rows: list[int]):
+        """(BM25 over records[rows], rows, which term ids occur in them), or None for no rows."""
+        if not rows:
+            return None
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        bm25 = bm25s.BM25()
+        bm25.index(Tokenized(ids=[self.term_ids[i].tolist() for i in rows], vocab=self.vocab),
+                   show_progress=False)
+        present = np.zeros(len(self.vocab) + 1, dtype=bool)
+        ids = np.concatenate([self.term_ids[i] for i in rows]).astype(np.int64)
+        present[ids] = True
+        return bm25, np.array(rows), present
 
     def _ids(self, toks: list[str]) -> np.ndarray:
         v = self.vocab
         return np.fromiter((v.setdefault(t, len(v)) for t in toks), dtype=np.int32, count=len(toks))
 
+    def text_before(self, rec: ChunkRecord) -> Optional[str]:
+        """The text of `rec`'s document just before it: the part of the previous chunk that
+        ends where `rec` starts (None for a document's first chunk)."""
+        by_doc = getattr(self, "_by_doc", None)
+        if by_doc is None:  # built on first use (also for snapshots pickled before it existed)
+            groups: dict[str, list[ChunkRecord]] = {}
+            for r in self.records:
+                groups.setdefault(r.doc_id, []).append(r)
+            by_doc = {}
+            for d, rs in groups.items():
+                rs.sort(key=lambda r: r.start)
+                by_doc[d] = ([r.start for r in rs], rs)
+            self._by_doc = by_doc
+        starts, rs = by_doc.get(rec.doc_id, ((), ()))
+        i = bisect.bisect_left(starts, rec.start) - 1
+        if i < 0:
+            return None
+        prev = rs[i]
+        return prev.text[: max(0, rec.start - prev.start)]
+
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        return math.log(1.0 + (self.n_evidence - df + 0.5) / (df + 0.5))
 
     def query(self, q_terms: list[str], k: int) -> list[tuple[ChunkRecord, float]]:
-        if self.bm25 is None:
-            return []
-        known = [t for t in q_terms if self.df.get(t) and t in self._vocab]
-        if not known:
-            return []
-        scores = self.bm25.get_scores(known)
-        k = min(k, self.n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(self.records[i], float(scores[i])) for i in top if scores[i] > 0]
+        """The k best passages for the question's terms: those that are evidence first, by
+        their BM25 score, then the others (by a BM25 of their own)."""
+        out: list[tuple[ChunkRecord, float]] = []
+        for bm25, rows, present in self._parts:
+            if len(out) >= k:
+                break
+            known = [t for t in q_terms if t in self.vocab and present[self.vocab[t]] and t in bm25.vocab_dict]
+            if not known:
+                continue
+            scores = bm25.get_scores(known)
+            kk = min(k - len(out), len(rows))
+            top = np.argpartition(-scores, kk - 1)[:kk]
+            top = top[np.argsort(-scores[top])]
+            out += [(self.records[rows[i]], float(scores[i])) for i in top if scores[i] > 0]
+        return out
 
     def updated(self, store: Store, generation: str) -> "SparseIndex":
         """A new index at `generation`: reuse the term ids of unchanged documents,
@@ -105,15 +148,16 @@ class SparseIndex:
         stamps = {d: _stamp(r) for d, r in recs.items()}
         keep = {d for d, st in stamps.items() if self.stamps.get(d) == st}
         fetch = [d for d in stamps if d not in keep]
-        if not fetch and len(keep) == len(self.stamps) and self.bm25 is not None:
+        if not fetch and len(keep) == len(self.stamps) and self._parts:
             # same documents (e.g. another writer's chunks are in, its records not yet)
             self.generation = generation
             return self
-        records, term_ids = [], []
-        for r, ids in zip(self.records, self.term_ids):
+        records, term_ids, evidence = [], [], []
+        for r, ids, ok in zip(self.records, self.term_ids, self.evidence):
             if r.doc_id in keep:
                 records.append(r)
                 term_ids.append(ids)
+                evidence.append(ok)
         vocab = dict(self.vocab)
         helper = SparseIndex.__new__(SparseIndex)
         helper.vocab = vocab
@@ -134,10 +178,12 @@ class SparseIndex:
                     got.pop(d, None)
                 got.update(_current(store.chunks_of([d for d in torn if d in now]), recs))
             for d in part:
-                for r in sorted(got.get(d, ()), key=lambda r: r.start):
-                    records.append(r)
-                    term_ids.append(helper._ids(terms(r.text)))
-        return SparseIndex(records, generation, term_ids, vocab, stamps)
+                mine = sorted(got.get(d, ()), key=lambda r: r.start)
+                records += mine
+                ids = [helper._ids(terms(r.text)) for r in mine]
+                term_ids += ids
+                evidence += evidence_flags(mine, ids)
+        return SparseIndex(records, generation, term_ids, vocab, stamps, evidence)
 
 
 def _stamp(rec: dict) -> tuple:
@@ -243,7 +289,8 @@ class SparseCache:
         try:
             with p.open("rb") as f:  # our own file, written by _build below
                 idx = pickle.load(f)
-            ok = isinstance(idx, SparseIndex) and hasattr(idx, "versions") and (gen is None or idx.generation == gen)
+            ok = (isinstance(idx, SparseIndex) and hasattr(idx, "versions") and hasattr(idx, "evidence")
+                  and (gen is None or idx.generation == gen))
             return idx if ok else None
         except Exception:
             return None  # a torn or stale cache file is simply rebuilt

@@ -172,3 +172,79 @@ def test_origin_of_a_file(tmp_path):
     assert origin_of(copy, sha256_bytes(shipped.read_bytes()), settings) == ORIGIN_BUNDLED
     assert origin_of(copy, sha256_bytes(b"edited"), settings) == ORIGIN_FILE
     assert origin_of(tmp_path / "idx" / "uploads" / "x.txt", sha256_bytes(b"x"), settings) == ORIGIN_UPLOAD
+
+
+def test_a_chunk_too_short_to_judge_is_judged_with_the_text_before_it():
+    from rag.planted import classify_in_context
+
+    stuffed = " ".join(["vaccine doses diplomacy ministry free trade agreements"] * 8)
+    tail = "Vaccine doses: 7. Free trade agreements: 7. Countries: 7."
+    prose = " ".join((BUNDLED / "vov-2025-11-10-pm-calls-for-proactive-multilateral-diplomacy.txt")
+                     .read_text(encoding="utf-8").split()[:120])
+    assert classify(tail).evidence  # alone, too short for repetition to say anything
+    assert classify_in_context("seo::1", tail, stuffed).reason == "keyword-stuffing"
+    assert classify_in_context("news::1", tail, prose + " ").evidence  # an article's short tail stays evidence
+    assert classify_in_context("news::0", tail, None).evidence  # a document's first chunk: nothing before it
+    long_tail = prose[:600]  # long enough to judge on its own: its context is not asked
+    assert classify_in_context("news::2", long_tail, stuffed).evidence
+
+
+def test_evidence_flags_judge_each_chunk_in_its_document():
+    from rag.planted import evidence_flags
+    from rag.store import ChunkRecord
+
+    stuffed = " ".join(["vaccine doses diplomacy ministry free trade agreements"] * 8) + " "
+    tail = "Vaccine doses: 7. Free trade agreements: 7."
+    prose = " ".join((BUNDLED / "vns-2025-11-10-mofa-patriotic-emulation-congress.txt")
+                     .read_text(encoding="utf-8").split()[:100]) + " "
+    recs = [ChunkRecord("news::0", "news", 0, len(prose), prose),
+            ChunkRecord("seo::1", "seo", len(stuffed), len(stuffed) + len(tail), tail),
+            ChunkRecord("news::1", "news", len(prose), len(prose) + len(tail), tail),
+            ChunkRecord("seo::0", "seo", 0, len(stuffed), stuffed)]
+    assert evidence_flags(recs) == [True, False, True, False]
+
+
+def test_pages_that_are_not_evidence_shape_no_bm25_statistic():
+    from rag.sparse import SparseIndex
+    from rag.store import ChunkRecord
+    from rag.textnorm import terms
+
+    news = [ChunkRecord(f"{p.stem}::{i}", p.stem, 0, len(t), t) for p in sorted(BUNDLED.iterdir())
+            for i, t in enumerate(chunks_of(p))]
+    seo = [ChunkRecord(f"seo::{i}", "seo", 0, len(t), t)
+           for i, t in enumerate(chunks_of(PLANTED / "seo-2025-11-12-ministry-diplomacy-news.txt"))]
+    alone, beside = SparseIndex(news), SparseIndex(news + seo)
+    q = terms("How many vaccine doses did Vietnam secure through diplomacy?")
+    assert beside.df == alone.df and all(beside.idf(t) == alone.idf(t) for t in q)
+    got = beside.query(q, 40)
+    assert [(r.chunk_id, s) for r, s in got if r.doc_id != "seo"] == [(r.chunk_id, s) for r, s in alone.query(q, 40)]
+    ranks = [r.doc_id == "seo" for r, _ in got]
+    assert any(ranks) and ranks == sorted(ranks)  # still found, after every report
+
+
+def test_a_file_cannot_crowd_out_the_outlet_it_claims_to_be():
+    from types import SimpleNamespace as NS
+
+    from rag.provenance import held_claimants, outlet_claims
+
+    def meta(outlet, origin):
+        return {"outlet": outlet, **Provenance(origin, FROM_FILE_NAME).to_meta()}
+
+    claims = outlet_claims({"real": meta("VNS", "bundled"), "fake": meta("vns", "file"), "vov": meta("VOV", "bundled"),
+                            "up": meta("VOV", "upload"), "own": meta("Harbortimes", "file"),
+                            "own2": meta("Harbortimes", "file"), "none": {}})
+    assert claims["fake"] == ("vns", 2) and "none" not in claims
+    w = {"vaccin": 2.0, "dose": 2.0, "budget": 1.0}
+    about = "The vaccine campaign secured doses and saved the budget."
+
+    def rec(doc_id, text=about):
+        return NS(doc_id=doc_id, text=text)
+
+    # the stronger VNS document discusses the question too: the claimant is held out; another
+    # outlet's documents are not (a weaker VOV upload with no stronger VOV passage retrieved stays)
+    assert held_claimants(w, [rec("fake"), rec("real"), rec("up")], claims, 0.45) == {"fake"}
+    assert held_claimants(w, [rec("up"), rec("vov"), rec("fake"), rec("real")], claims, 0.45) == {"fake", "up"}
+    # the stronger one retrieved but about something else: the claimant may answer its own question
+    assert held_claimants(w, [rec("fake"), rec("real", "Harbour cranes arrived on Monday.")], claims, 0.45) == set()
+    # documents of one origin are never held out for one another
+    assert held_claimants(w, [rec("own"), rec("own2", "Doses.")], claims, 0.45) == set()

@@ -25,7 +25,6 @@ from rag.web.render import render_answer, render_docs_table
 
 # 96 questions asked of two indexes: minutes on a loaded machine, more than the default limit
 pytestmark = pytest.mark.timeout(3600)
-KNOWN_CHANGED = 4  # see test_answers_about_the_real_articles_do_not_change
 
 CORPUS = Path(__file__).parent / "data" / "planted_corpus"
 GOLD = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
@@ -86,10 +85,7 @@ def test_answers_about_the_real_articles_do_not_change(answers):
     print(f"\n[planted] {len(GOLD)} gold questions with {len(list(CORPUS.iterdir()))} planted files beside the "
           f"bundled articles: {len(changed)} answers changed (short answer or abstention), planted text quoted "
           f"in {len(planted_quotes)}, planted values in the answer text of {len(planted_in_text)}")
-    # Known state (issue 19 open): with this corpus beside them, 4 of the 96 answers about the real
-    # articles change (a planted "correction" written as ordinary prose outvotes a report, among
-    # them). The bound keeps that from growing unnoticed; the aim is 0.
-    assert len(changed) <= KNOWN_CHANGED, changed
+    assert not changed, changed
 
 
 def test_no_planted_value_unless_a_flagged_disagreement_names_its_provenance(answers, indexes):

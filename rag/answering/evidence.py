@@ -45,6 +45,11 @@ class Evidence:
     candidates: list[Candidate] = field(default_factory=list)  # best first once decided
     reads: dict = field(default_factory=dict)  # chunk_id -> (ReadSpan, SpanScorer): each passage read once
     set_aside: list[Hit] = field(default_factory=list)  # retrieved, not evidence (planted.py)
+    # passages of documents held out for this question: they claim an outlet that a document of
+    # a stronger origin speaks for (provenance.held_claimants); read only on their own
+    held: list[Hit] = field(default_factory=list)
+    held_ranked: Optional[list[Span]] = None  # their sentences, scored when first needed
+    q_vec: Optional[np.ndarray] = None  # the question's embedding
 
 
 def unknown_key_terms(question: str, df, passages: Iterable[str] = ()) -> list[str]:

@@ -95,13 +95,16 @@ class Answerer:
     def evidence(self, question: str, q_vec: np.ndarray, hits: list[Hit], sparse) -> Evidence:
         qtype = question_type(question)
         hits, set_aside = screen_hits(hits)  # passages that are not evidence (planted.py)
+        held = [h for h in hits if getattr(h, "held", False)]  # read only on their own (provenance.py)
+        hits = [h for h in hits if not getattr(h, "held", False)]
         spans = [sp for sp in candidate_spans(hits) if not is_question_shaped(sp.text)]
         ranked: list[Span] = []
         if spans:
             # embeds only sentences whose similarity can change the result (lazyspans.py)
             ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
         unknown = unknown_key_terms(question, sparse.df, [h.record.text for h in hits + set_aside])
-        ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf, set_aside=set_aside)
+        ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf, set_aside=set_aside, held=held,
+                      q_vec=q_vec)
         if ranked:
             ev.candidates = self.read(ev)
             if ev.candidates:  # a file cannot outvote the outlet it claims to be (provenance.py)
@@ -200,7 +203,9 @@ class Answerer:
 
     def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
         sentence = self._quoted_sentence(ev, best)
-        docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id})
+        read_alone = self.article_answers(ev, best)
+        docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id}
+                                         | {sub.hits[0].record.doc_id for sub, _ in read_alone if sub.hits})
         # identity of each article's text, hashed once: a copy under another name counts once
         keys = {d: hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest()
                 for d, doc in docs.items()}
@@ -208,7 +213,7 @@ class Answerer:
         threshold = self.decision.threshold
         others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs, keys),
                            answers=c.p_correct >= threshold) for c in cands]
-                  for sub, cands in self.article_answers(ev, best)]
+                  for sub, cands in read_alone]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
                if c.doc_id == best.doc_id and c is not best and c.p_correct >= threshold
                and (c.end <= best.start or c.start >= best.end)][: self.tuning.article_answers]
@@ -228,7 +233,8 @@ class Answerer:
 
         # "reported by N of M": M counts the articles that discuss the question (a sentence
         # covering as much of it as a cross-source passage must), not every article retrieved
-        n_docs = len(self._discussing(ev, sentence) | {s.span.doc_id for s in agree + differ})
+        n_docs = len(self._discussing(ev, sentence) | self._held_discussing(ev, sentence)
+                     | {s.span.doc_id for s in agree + differ})
         text = answer_text(short.text, agree, differ, source_of, n_docs)
         support = []
         if len(agree) > 1:
@@ -282,10 +288,19 @@ class Answerer:
         for sp in ev.ranked:
             if sp.doc_id in discussing and sp.doc_id != best.doc_id and sp.doc_id not in order:
                 order.append(sp.doc_id)
+        # then the documents held out for claiming an outlet a stronger one speaks for: read
+        # alone like the others, they can agree or be a side of a disagreement, never lead
+        held = self._held_ranked(ev)
+        bar = self.tuning.related_coverage * sentence.coverage
+        for sp in held:
+            if sp.coverage >= bar and sp.doc_id != best.doc_id and sp.doc_id not in order:
+                order.append(sp.doc_id)
         subs = []
         for doc_id in order[: self.tuning.max_articles]:
-            sub = Evidence(ev.question, ev.qtype, [h for h in ev.hits if h.record.doc_id == doc_id],
-                           [sp for sp in ev.ranked if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
+            pool = ev.hits if doc_id in discussing else ev.held
+            spans = ev.ranked if doc_id in discussing else held
+            sub = Evidence(ev.question, ev.qtype, [h for h in pool if h.record.doc_id == doc_id],
+                           [sp for sp in spans if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
                            reads=ev.reads)
             subs.append((sub, passages_to_read(sub, self.tuning.article_passages)))
         self.prefetch(ev, [h for _, hits in subs for h in hits])  # every article's passages in one call
@@ -295,6 +310,20 @@ class Answerer:
             if cands:
                 out.append((sub, cands[: self.tuning.article_answers]))
         return out
+
+    def _held_ranked(self, ev: Evidence) -> list[Span]:
+        """The scored sentences of the held-out documents' passages (scored once per question)."""
+        if ev.held_ranked is None:
+            ev.held_ranked = []
+            spans = [sp for sp in candidate_spans(ev.held) if not is_question_shaped(sp.text)]
+            if spans:
+                q_vec = self.embedder.embed([ev.question])[0] if ev.q_vec is None else ev.q_vec
+                ev.held_ranked = score_spans_lazily(ev.question, spans, q_vec, self.embedder, ev.idf, ev.qtype)
+        return ev.held_ranked
+
+    def _held_discussing(self, ev: Evidence, sentence: Span) -> set[str]:
+        bar = self.tuning.related_coverage * sentence.coverage
+        return {sp.doc_id for sp in self._held_ranked(ev) if sp.coverage >= bar}
 
     def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:
         """The sentence of the candidate's chunk that holds its start (when not among the scored)."""
