@@ -1,6 +1,7 @@
 """Shared fixtures: a real index of the bundled articles, built once per session."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "rag" / "data" / "articles"
+# eval/gold.jsonl's questions, in file order (the bundled articles' measuring set)
+GOLD_QUESTIONS = [json.loads(line)["question"] for line in
+                  (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def assert_quotes_verbatim(assistant, answer) -> None:
@@ -30,6 +34,16 @@ def bundled_assistant(tmp_path_factory):
     from rag import Assistant
 
     return Assistant(index_dir=tmp_path_factory.mktemp("bundled-index"), bootstrap=True)
+
+
+@pytest.fixture(scope="session")
+def bundled_gold_answers(bundled_assistant) -> dict:
+    """{question: Answer} for every question of eval/gold.jsonl, asked once per session of the
+    bundled articles through the real pipeline. Three modules need exactly these answers and
+    each used to ask all 96 itself: test_answers_stable and test_security_planted (the answers
+    without the added articles, to compare against) and test_eval_gate (what the gold gate
+    scores). Answers are values (the tests only read them)."""
+    return {q: bundled_assistant.ask(q) for q in GOLD_QUESTIONS}
 
 
 @pytest.fixture()

@@ -1,7 +1,8 @@
 """Adding an article that does not discuss a question never changes its answer.
 
 Every question of eval/gold.jsonl (the bundled articles' gold set) is asked over the
-bundled articles, then over the same articles plus one unrelated news article
+bundled articles (the session's index of them: conftest.bundled_gold_answers, shared with
+the planted-corpus test and the gold gate), then over the same articles plus one unrelated news article
 (tests/data/unrelated: a tram line in Da Nang, written for this test; it shares the
 bundled articles' vocabulary of places, money and figures but none of their facts).
 The answer (short phrase, abstention, quotes, the values of agreeing and conflicting
@@ -9,20 +10,16 @@ sources) must be the same, and the new article must never be quoted.
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, assert_quotes_verbatim
+from conftest import BUNDLED, GOLD_QUESTIONS as QUESTIONS, assert_quotes_verbatim
 
-pytestmark = pytest.mark.timeout(1800)  # 2 x 80 questions through the real pipeline
+pytestmark = pytest.mark.timeout(1800)  # 2 x 96 questions through the real pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
 UNRELATED = Path(__file__).parent / "data" / "unrelated"
-QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()
-             if line.strip()]
 
 
 def _answers(tmp_path_factory, folders: list[Path], name: str):
@@ -39,8 +36,8 @@ def _answers(tmp_path_factory, folders: list[Path], name: str):
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    return _answers(tmp_path_factory, [BUNDLED], "alone"), _answers(tmp_path_factory, [BUNDLED, UNRELATED], "plus")
+def both(tmp_path_factory, bundled_assistant, bundled_gold_answers):
+    return (bundled_assistant, bundled_gold_answers), _answers(tmp_path_factory, [BUNDLED, UNRELATED], "plus")
 
 
 def _key(ans) -> tuple:

@@ -185,7 +185,11 @@ def zygote() -> None:
     from rag.settings import Settings
 
     e = Settings().embedding
-    get_embedder(e.provider, e.model, e.device, e.batch_size)  # load, but run nothing before fork
+    emb = get_embedder(e.provider, e.model, e.device, e.batch_size)  # load, but run nothing before fork
+    # `auto` loads its bulk kernel at the first bulk call; the doctor's kernel check (every
+    # check step) embeds with it too, so every child loaded it (torch and the model: most of
+    # a run's time). Loaded here once; each child still runs the check itself.
+    getattr(emb, "bulk", emb)
     import chromadb  # noqa: F401
     from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: F401
 

@@ -3,14 +3,14 @@ stuffed page, a notice addressing the assistant, a file named like a VNS correct
 false figures, and a .jsonl line borrowing VOV's name and headline with false figures.
 
 Every gold question (eval/gold.jsonl, the bundled articles' measuring set) is asked of an
-index of the bundled articles and of one with the planted articles beside them (real
-Chroma, real models, each index built once). Answers about the real articles must not
+index of the bundled articles (the session's: conftest.bundled_gold_answers, shared with
+test_answers_stable and the gold gate) and of one with the planted articles beside them
+(real Chroma, real models, each index built once). Answers about the real articles must not
 change; a planted value may appear only as one side of a flagged disagreement, named with
 its provenance. Prompt-injection pages unrelated to the bundled topics are in
 test_security_injection.py."""
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, ROOT, assert_quotes_verbatim
+from conftest import BUNDLED, GOLD_QUESTIONS as GOLD, assert_quotes_verbatim
 from rag import Assistant
 from rag.web.render import render_answer, render_docs_table
 
@@ -27,8 +27,6 @@ from rag.web.render import render_answer, render_docs_table
 pytestmark = pytest.mark.timeout(3600)
 
 CORPUS = Path(__file__).parent / "data" / "planted_corpus"
-GOLD = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-        if line.strip()]
 BUNDLED_IDS = {p.stem for p in BUNDLED.iterdir()}
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
@@ -49,16 +47,16 @@ def in_text(value: str, text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def indexes(tmp_path_factory):
+def indexes(tmp_path_factory, bundled_assistant):
+    """(the session's index of the bundled articles, an index of them with the planted ones
+    beside them, the latter's folder)"""
     root = tmp_path_factory.mktemp("planted")
-    shutil.copytree(BUNDLED, root / "clean")
     shutil.copytree(BUNDLED, root / "dirty")
     shutil.copytree(CORPUS, root / "dirty" / "planted")
-    clean, dirty = Assistant(index_dir=root / "clean-idx"), Assistant(index_dir=root / "dirty-idx")
-    assert clean.ingest([root / "clean"]).ok
+    dirty = Assistant(index_dir=root / "dirty-idx")
     report = dirty.ingest([root / "dirty"])
     assert report.ok and len(report.added) == 2 + 4 + 2, report.to_dict()
-    return clean, dirty, root / "dirty-idx"
+    return bundled_assistant, dirty, root / "dirty-idx"
 
 
 def stated(ans) -> str:
@@ -70,9 +68,9 @@ def stated(ans) -> str:
 
 
 @pytest.fixture(scope="module")
-def answers(indexes):
-    clean, dirty, _ = indexes
-    return [(q, clean.ask(q), dirty.ask(q)) for q in GOLD]
+def answers(indexes, bundled_gold_answers):
+    _, dirty, _ = indexes
+    return [(q, bundled_gold_answers[q], dirty.ask(q)) for q in GOLD]
 
 
 def test_answers_about_the_real_articles_do_not_change(answers):
