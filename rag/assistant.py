@@ -13,6 +13,7 @@ from .answer import Answer, SourceWarning
 from .answering import Answerer, Evidence
 from .answering.extract import question_type
 from .answering.render import ABSTAIN_TEXT, with_warnings  # noqa: F401  (ABSTAIN_TEXT re-exported)
+from .answering.tuning import TUNING
 from .documents import Document, Provenance
 from .provenance import clashes_of, outlet_claims, same_title_claims
 from .embeddings import Embedder, get_embedder
@@ -46,7 +47,8 @@ class Assistant:
         self.settings = settings
         self.store = Store(settings)
         self.sparse = SparseCache(self.store, settings.index_dir)
-        self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval, claims=self.outlet_claims)
+        self.retriever = HybridRetriever(self.store, self.sparse, settings.retrieval, claims=self.outlet_claims,
+                                         related_coverage=TUNING.related_coverage)
         self.lock = write_lock(settings, self.store)  # file lock; + a lease on a Chroma server
         self._embedder: Optional[Embedder] = embedder
         self.chat_model = chat_model  # an instance used instead of settings.llm.backend

@@ -32,16 +32,16 @@ class Hit:
 
 
 class HybridRetriever:
-    # a claimant is held out when the stronger document covers this share of what it covers
-    # (the bar of a cross-source passage: answering.tuning.Tuning.related_coverage)
-    RELATED_COVERAGE = 0.45
-
     def __init__(self, store: Store, sparse: SparseCache, settings: RetrievalSettings,
-                 claims: Optional[Callable[[], Mapping[str, tuple[str, int]]]] = None):
+                 claims: Optional[Callable[[], Mapping[str, tuple[str, int]]]] = None,
+                 related_coverage: float = 0.45):
         self.store = store
         self.sparse = sparse
         self.settings = settings
         self.claims = claims  # doc_id -> (outlet claimed, origin strength): provenance.outlet_claims
+        # a claimant is held out when the stronger document covers this share of what it covers:
+        # the bar of a cross-source passage, passed in by the assistant from answering's Tuning
+        self.related_coverage = related_coverage
 
     def retrieve(self, question: str, q_vec: np.ndarray, top_k: Optional[int] = None) -> list[Hit]:
         """The top_k passages answering reads, best first; then, flagged `held`, the passages of
@@ -73,7 +73,7 @@ class HybridRetriever:
             if claims:
                 held = held_claimants({t: sparse_index.idf(t) for t in set(q_terms)},
                                       [rec for rec, _ in dense_all + sparse_all if kind(rec).evidence],
-                                      claims, self.RELATED_COVERAGE)
+                                      claims, self.related_coverage)
 
         def usable(rec: ChunkRecord) -> bool:
             return kind(rec).evidence and rec.doc_id not in held
