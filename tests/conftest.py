@@ -37,6 +37,26 @@ def bundled_assistant(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def bundled_index_copy(tmp_path_factory):
+    """copy(name) -> the folder of a new, writable index of the bundled articles: a copy of one
+    index built once per session as Assistant(bootstrap=True) builds it (Chroma files and all),
+    for modules that need a bundled index of their own (the web UI tests run an app over it,
+    upload into it, remove from it) without each embedding the articles again. Opened with
+    bootstrap=True, a copy is used as it is (it is not empty)."""
+    from rag import Assistant
+
+    template = tmp_path_factory.mktemp("bundled-index-template") / "index"
+    assert len(Assistant(index_dir=template, bootstrap=True).documents()) == len(list(BUNDLED.iterdir()))
+
+    def copy(name: str) -> Path:
+        dst = tmp_path_factory.mktemp(name) / "index"
+        shutil.copytree(template, dst)
+        return dst
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def bundled_gold_answers(bundled_assistant) -> dict:
     """{question: Answer} for every question of eval/gold.jsonl, asked once per session of the
     bundled articles through the real pipeline. Three modules need exactly these answers and

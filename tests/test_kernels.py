@@ -157,7 +157,9 @@ def test_int8_is_another_model_in_the_index(tmp_path, kernel_cache, articles_cop
         Assistant(index_dir=q8, settings=settings_with("auto", kernel_cache), bootstrap=False)
 
 
-def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, kernel_cache, articles_copy):
+def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, kernel_cache, articles_copy,
+                                                                    capsys, monkeypatch):
+    from rag.cli import main
     from rag.doctor import check
 
     idx = tmp_path / "idx"
@@ -174,9 +176,11 @@ def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, ke
     assert "embedding kernel: " + chosen in r.stdout and "(auto: measured on this machine" in r.stdout
     for k in {chosen, entry["query"]}:
         assert f"embedding kernel {k} reproduces the stored vectors" in r.stdout
-    j = subprocess.run([sys.executable, "-m", "rag", "doctor", "--json", "--index", str(idx)],
-                       capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
-    report = json.loads(j.stdout)
+    # --json in this process (a second `rag doctor` process would only load the models again)
+    monkeypatch.setenv("RAG_EMBEDDING__KERNEL_CACHE", str(kernel_cache))
+    capsys.readouterr()
+    assert main(["doctor", "--json", "--index", str(idx)]) == 0
+    report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["kernel"]["name"] == chosen
     assert report["machine"]["flags"] == hardware.cpu_info()["flags"]
 

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(bundled_index_copy):
     from rag import Assistant
 
-    a = Assistant(index_dir=tmp_path_factory.mktemp("api-index"), bootstrap=True)
+    a = Assistant(index_dir=bundled_index_copy("api-index"), bootstrap=True)
     with running_app(a) as (demo, url):
         yield a, url
 

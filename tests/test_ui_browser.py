@@ -23,10 +23,10 @@ Engineers from the firm Halvorsen Strukt designed the bridge to carry 1,200 walk
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(bundled_index_copy):
     from rag import Assistant
 
-    a = Assistant(index_dir=tmp_path_factory.mktemp("ui-index"), bootstrap=True)
+    a = Assistant(index_dir=bundled_index_copy("ui-index"), bootstrap=True)
     with running_app(a) as (demo, url):
         yield a, url
 

@@ -26,10 +26,10 @@ QUOTA_MB = 0.3
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory):
+def assistant(bundled_index_copy):
     from rag import Assistant
 
-    return Assistant(index_dir=tmp_path_factory.mktemp("exposure-index"), bootstrap=True)
+    return Assistant(index_dir=bundled_index_copy("exposure-index"), bootstrap=True)
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ DANANG_NAME = "danang-2025-11-12-second-cruise-terminal.txt"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(bundled_index_copy):
     from rag import Assistant
 
-    a = Assistant(index_dir=tmp_path_factory.mktemp("ui-page-index"), bootstrap=True)
+    a = Assistant(index_dir=bundled_index_copy("ui-page-index"), bootstrap=True)
     with running_app(a) as (demo, url):
         yield a, url
 

@@ -38,13 +38,13 @@ DOM_CHECK = """() => ({
 
 
 @pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
+def hostile_app(tmp_path_factory, bundled_index_copy):
     from rag import Assistant
 
     arts = tmp_path_factory.mktemp("hostile-articles")
     (arts / "evil-2025-12-01-zarvian-harbour.txt").write_text(HOSTILE_TXT, encoding="utf-8")
     (arts / "more.jsonl").write_text(json.dumps(HOSTILE_JSONL) + "\n", encoding="utf-8")
-    a = Assistant(index_dir=tmp_path_factory.mktemp("hostile-index"), bootstrap=True)
+    a = Assistant(index_dir=bundled_index_copy("hostile-index"), bootstrap=True)
     report = a.ingest([arts])
     assert report.ok and len(report.added) == 2, report.to_dict()
     with running_app(a, max_upload_mb=0.05) as (demo, url):
@@ -166,11 +166,11 @@ def test_launched_app_is_local_and_unshared(hostile_app):
     assert demo.max_file_size == int(0.05 * 1024 * 1024)
 
 
-def test_login_required_when_set(tmp_path):
+def test_login_required_when_set(bundled_index_copy):
     from gradio_client import Client
     from rag import Assistant
 
-    a = Assistant(index_dir=tmp_path / "auth-index", bootstrap=True)
+    a = Assistant(index_dir=bundled_index_copy("auth-index"), bootstrap=True)
     with running_app(a, username="ann", password="s3cret") as (_, url):
         with httpx.Client(base_url=url, timeout=20) as http:
             assert http.get("/config").status_code in (401, 403)
