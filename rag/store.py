@@ -279,9 +279,9 @@ class Store:
                            if (m or {}).get("version", "") != versions.get((m or {}).get("document_id")))
         return out
 
-    def _pages(self, where: dict, include: list[str], batch: int = PAGE):
-        """Chunk query results `batch` at a time. One unpaged get of a document with more
-        than ~32,000 chunks (a 19 MB file makes 44,000) fails inside Chroma with SQLite's
+    def _pages(self, where: Optional[dict], include: list[str], batch: int = PAGE):
+        """Chunk query results (of every chunk when `where` is None) `batch` at a time. One
+        unpaged get of a document with more than ~32,000 chunks (a 19 MB file makes 44,000) fails inside Chroma with SQLite's
         "too many SQL variables", after the whole file was embedded."""
         offset = 0
         while True:
@@ -386,25 +386,12 @@ class Store:
     # -- chunks -------------------------------------------------------------
     def _chunk_keys(self, batch: int = 20000) -> list[tuple[str, str, str]]:
         """(chunk id, document id, version) of every chunk."""
-        out: list[tuple[str, str, str]] = []
-        while True:
-            got = self.chunks.get(include=["metadatas"], limit=batch, offset=len(out))
-            if not got["ids"]:
-                return out
-            out.extend((c, (m or {}).get("document_id"), (m or {}).get("version", ""))
-                       for c, m in zip(got["ids"], got["metadatas"]))
+        return [(c, (m or {}).get("document_id"), (m or {}).get("version", ""))
+                for got in self._pages(None, ["metadatas"], batch) for c, m in zip(got["ids"], got["metadatas"])]
 
-    def all_chunks(self, batch: int = 5000) -> list[ChunkRecord]:
-        out: list[ChunkRecord] = []
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["metadatas", "documents"], limit=batch, offset=offset)
-            if not got["ids"]:
-                break
-            out.extend(_record_from_meta(i, m, t)
-                       for i, m, t in zip(got["ids"], got["metadatas"], got["documents"]))
-            offset += len(got["ids"])
-        return out
+    def all_chunks(self, batch: int = PAGE) -> list[ChunkRecord]:
+        return [_record_from_meta(i, m, t) for got in self._pages(None, ["metadatas", "documents"], batch)
+                for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])]
 
     def dense_query(self, vector: np.ndarray, k: int) -> list[tuple[ChunkRecord, float]]:
         """Nearest chunks. Straight to Chroma (no count() round trip, no
