@@ -175,6 +175,55 @@ class AutoEmbedder(Embedder):
         return self.small.dim
 
 
+class CachedEmbedder(Embedder):
+    """An embedder that embeds each distinct text once: duplicates within a call are
+    embedded once, and the last `size` texts' vectors are kept (LRU) for later calls.
+
+    For the answer path: a question's candidate sentences repeat within it (syndicated
+    copy, the same article under two names: 13 distinct of 35 sentences in one bench
+    question) and across a conversation's questions about the same articles. A text's
+    vector does not depend on what else is in the batch, so answers are unchanged.
+    Not for ingest (its chunks are distinct and never asked again)."""
+
+    def __init__(self, inner: Embedder, size: int = 4096):
+        import collections
+
+        self.inner, self.size = inner, size
+        self.name, self.kernel = inner.name, inner.kernel
+        self._vecs: "collections.OrderedDict[str, np.ndarray]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
+        fresh = self.inner.embed(missing) if missing else np.zeros((0, 1), np.float32)
+        with self._lock:
+            got = dict(zip(missing, fresh))
+            for t in missing:
+                self._vecs[t] = got[t]
+            rows = []
+            for t in texts:
+                v = got.get(t)
+                if v is None:
+                    v = self._vecs[t]
+                    self._vecs.move_to_end(t)
+                rows.append(v)
+            while len(self._vecs) > self.size:
+                self._vecs.popitem(last=False)
+        if not rows:
+            return self.inner.embed([])
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def clear(self) -> None:
+        """Forget every kept vector (benchmarks time a question as if it were new)."""
+        with self._lock:
+            self._vecs.clear()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+
 def get_embedder(provider: str, model: str, device: str = "cpu", batch_size: int = 64,
                  kernel_cache=None) -> Embedder:
     """The embedder for these settings, loaded once per process. `auto` runs the kernels

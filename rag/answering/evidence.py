@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from ..chunking import split_sentences
 from ..retrieve import Hit
 from ..textnorm import STOPWORDS, TOKEN_RE, fold, norm_word, terms
 from .extract import DATE_RE, NAME_RE, QuestionType, mentions
@@ -43,12 +44,13 @@ class Evidence:
     unknown_terms: list[str]
     idf: Callable[[str], float]
     candidates: list[Candidate] = field(default_factory=list)  # best first once decided
-    reads: dict = field(default_factory=dict)  # chunk_id -> (ReadSpan, SpanScorer): each passage read once
+    reads: dict = field(default_factory=dict)  # (chunk_id, start, end) -> (ReadSpan, SpanScorer): read once
     set_aside: list[Hit] = field(default_factory=list)  # retrieved, not evidence (planted.py)
     # passages of documents held out for this question: they claim an outlet that a document of
     # a stronger origin speaks for (provenance.held_claimants); read only on their own
     held: list[Hit] = field(default_factory=list)
-    held_ranked: Optional[list[Span]] = None  # their sentences, scored when first needed
+    held_spans: Optional[list[Span]] = None  # their sentences, coverage only (no embedding)
+    held_ranked: dict = field(default_factory=dict)  # frozenset of doc ids -> those docs' sentences, scored
     q_vec: Optional[np.ndarray] = None  # the question's embedding
 
 
@@ -102,6 +104,32 @@ def passage_of(ev: "Evidence", c: "Candidate") -> str:
     if 0 <= c.chunk_rank < len(ev.hits):
         return ev.hits[c.chunk_rank].record.text
     return c.sentence.text if c.sentence else c.text
+
+
+def read_key(h: Hit) -> tuple[str, int, int]:
+    """What a read is kept under: the chunk and the part of it read."""
+    return h.record.chunk_id, h.record.start, h.record.end
+
+
+def reading_window(ev: Evidence, h: Hit, neighbours: int, top: int) -> Hit:
+    """The part of a chunk the reader reads: every sentence among the question's `top` best
+    that lies in the chunk, with `neighbours` sentences either side (a chunk none of them is
+    in is read whole). A hit over that slice of the chunk, so offsets stay document offsets
+    and its text is `record.text[a:b]`; `neighbours` < 0 reads the whole chunk."""
+    r = h.record
+    if neighbours < 0:
+        return h
+    bounds = split_sentences(r.text)
+    inside = [i for i, (a, b) in enumerate(bounds)
+              if any(sp.doc_id == r.doc_id and r.start + a <= sp.start < r.start + b for sp in ev.ranked[:top])]
+    if not inside:
+        return h
+    a = bounds[max(0, min(inside) - neighbours)][0]
+    b = bounds[min(len(bounds) - 1, max(inside) + neighbours)][1]
+    if (a, b) == (0, len(r.text)):
+        return h
+    view = replace(r, start=r.start + a, end=r.start + b, text=r.text[a:b])  # same chunk_id: a part of it
+    return replace(h, record=view)
 
 
 def passages_to_read(ev: Evidence, n: int) -> list[Hit]:

@@ -21,17 +21,19 @@ import numpy as np
 from ..answer import AbstainReason, Answer, Conflict, Quote, ReadChunk, SupportGroup
 from ..chunking import split_sentences
 from ..documents import Document
+from ..embeddings import CachedEmbedder
 from ..planted import is_layout_token, is_question_shaped, screen_hits
 from ..provenance import lead_by_provenance
 from ..retrieve import Hit
 from .corroborate import ArticleAnswer, cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
-from .evidence import Candidate, Evidence, candidate_features, passages_to_read, unknown_key_terms
+from .evidence import (Candidate, Evidence, candidate_features, passages_to_read, read_key, reading_window,
+                       unknown_key_terms)
 from .extract import Mention, best_mention, question_type, value_phrase
 from .lazyspans import score_spans_lazily
 from .reader import ReadSpan, SpanReader, get_reader
 from .render import abstain_words, abstention_text, answer_text
-from .spans import Span, candidate_spans
+from .spans import Span, candidate_spans, score_spans
 from .tuning import TUNING, Tuning
 
 
@@ -74,7 +76,9 @@ def merge_nested(ranked: list[Candidate]) -> list[Candidate]:
 class Answerer:
     def __init__(self, settings, embedder, quotes: QuoteSource, reader: Optional[SpanReader] = None,
                  decision: Optional[DecisionModel] = None, tuning: Tuning = TUNING):
-        self.settings, self.embedder, self.quotes = settings, embedder, quotes
+        # the answer path's sentences repeat within a question and across a conversation
+        self.settings, self.quotes = settings, quotes
+        self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._reader = reader
         self._decision = decision
         self.tuning = tuning
@@ -118,11 +122,12 @@ class Answerer:
         that the rules pick in each of the best sentences, scored by the reader too. A passage
         is read once per question (ev.reads), however often it is asked for."""
         if hits is None:
-            hits = passages_to_read(ev, self.tuning.reader_passages)
+            hits = self.windows(ev, passages_to_read(ev, self.tuning.reader_passages))
         self.prefetch(ev, hits)
-        reads = [ev.reads[h.record.chunk_id][0] for h in hits]
-        scorers = [ev.reads[h.record.chunk_id][1] for h in hits]
-        rank_of = {id(h): i for i, h in enumerate(ev.hits)}
+        reads = [ev.reads[read_key(h)][0] for h in hits]
+        scorers = [ev.reads[read_key(h)][1] for h in hits]
+        # a candidate's chunk rank is that of the chunk its reading window is cut from
+        rank_of = {h.record.chunk_id: i for i, h in reversed(list(enumerate(ev.hits)))}
         cands: list[Candidate] = []
         for h, r in zip(hits, reads):
             if r is None or not r.text.strip() or is_layout_token(r.text):
@@ -130,7 +135,7 @@ class Answerer:
             start = h.record.start + r.start
             cands.append(Candidate(h.record.doc_id, start, h.record.start + r.end, r.text,
                                    self._sentence_at(ev, h.record.doc_id, start), r,
-                                   rank_of.get(id(h), len(ev.hits))))
+                                   rank_of.get(h.record.chunk_id, len(ev.hits))))
         if ev.qtype.kind in ("number", "date", "time", "person"):
             cands += self._rule_candidates(ev, hits, scorers, rank_of, cands)
         candidate_features(ev, cands)
@@ -139,11 +144,15 @@ class Answerer:
     def prefetch(self, ev: Evidence, hits: list[Hit]) -> None:
         """Read the passages not read yet for this question, in one reader call (one batch
         costs less than a call per article: fewer, larger matrix products)."""
-        todo = list({h.record.chunk_id: h for h in hits if h.record.chunk_id not in ev.reads}.values())
+        todo = list({read_key(h): h for h in hits if read_key(h) not in ev.reads}.values())
         if todo:
             fresh, fresh_scorers = self.reader.read_scored([(ev.question, h.record.text) for h in todo])
             for h, r, sc in zip(todo, fresh, fresh_scorers):
-                ev.reads[h.record.chunk_id] = (r, sc)
+                ev.reads[read_key(h)] = (r, sc)
+
+    def windows(self, ev: Evidence, hits: list[Hit]) -> list[Hit]:
+        """Each chunk cut to the part the reader reads (evidence.reading_window)."""
+        return [reading_window(ev, h, self.tuning.reader_window, self.tuning.reader_passages) for h in hits]
 
     def _rule_candidates(self, ev: Evidence, hits, scorers, rank_of, reader_cands) -> list[Candidate]:
         seen = {(c.doc_id, c.start, c.end) for c in reader_cands}
@@ -167,7 +176,8 @@ class Answerer:
                     continue
                 read = ReadSpan(-1, start - r.start, end - r.start, r.text[start - r.start:end - r.start],
                                 score, scorer.null)
-                out.append(Candidate(sp.doc_id, start, end, read.text, sp, read, rank_of.get(id(h), len(ev.hits)),
+                out.append(Candidate(sp.doc_id, start, end, read.text, sp, read,
+                                     rank_of.get(h.record.chunk_id, len(ev.hits)),
                                      from_rules=True))
                 seen.add((sp.doc_id, start, end))
                 break
@@ -290,11 +300,17 @@ class Answerer:
                 order.append(sp.doc_id)
         # then the documents held out for claiming an outlet a stronger one speaks for: read
         # alone like the others, they can agree or be a side of a disagreement, never lead
-        held = self._held_ranked(ev)
         bar = self.tuning.related_coverage * sentence.coverage
-        for sp in held:
-            if sp.coverage >= bar and sp.doc_id != best.doc_id and sp.doc_id not in order:
-                order.append(sp.doc_id)
+        room = self.tuning.max_articles - len(order)
+        covering = [sp for sp in self._held_covering(ev, bar) if sp.doc_id != best.doc_id] if room > 0 else []
+        held: list[Span] = []
+        if covering:
+            # which held documents are read (and in what order) goes by their full scores,
+            # needed only for the documents read: all of them when they fit in the room left
+            held = self._held_ranked(ev, covering)
+            for sp in held:
+                if sp.coverage >= bar and sp.doc_id not in order:
+                    order.append(sp.doc_id)
         subs = []
         for doc_id in order[: self.tuning.max_articles]:
             pool = ev.hits if doc_id in discussing else ev.held
@@ -302,7 +318,7 @@ class Answerer:
             sub = Evidence(ev.question, ev.qtype, [h for h in pool if h.record.doc_id == doc_id],
                            [sp for sp in spans if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
                            reads=ev.reads)
-            subs.append((sub, passages_to_read(sub, self.tuning.article_passages)))
+            subs.append((sub, self.windows(sub, passages_to_read(sub, self.tuning.article_passages))))
         self.prefetch(ev, [h for _, hits in subs for h in hits])  # every article's passages in one call
         out = []
         for sub, hits in subs:
@@ -311,19 +327,31 @@ class Answerer:
                 out.append((sub, cands[: self.tuning.article_answers]))
         return out
 
-    def _held_ranked(self, ev: Evidence) -> list[Span]:
-        """The scored sentences of the held-out documents' passages (scored once per question)."""
-        if ev.held_ranked is None:
-            ev.held_ranked = []
-            spans = [sp for sp in candidate_spans(ev.held) if not is_question_shaped(sp.text)]
-            if spans:
-                q_vec = self.embedder.embed([ev.question])[0] if ev.q_vec is None else ev.q_vec
-                ev.held_ranked = score_spans_lazily(ev.question, spans, q_vec, self.embedder, ev.idf, ev.qtype)
-        return ev.held_ranked
+    def _held_covering(self, ev: Evidence, bar: float) -> list[Span]:
+        """The held-out documents' sentences (not question-shaped) of every document with a
+        sentence covering the question at `bar`. Coverage is lexical, so this embeds nothing."""
+        if ev.held_spans is None:
+            ev.held_spans = [sp for sp in candidate_spans(ev.held) if not is_question_shaped(sp.text)]
+            if ev.held_spans:  # similarity 0 for all: only the coverage of this pass is used
+                score_spans(ev.question, ev.held_spans, np.zeros(1, np.float32),
+                            np.zeros((len(ev.held_spans), 1), np.float32), ev.idf, ev.qtype)
+        docs = {sp.doc_id for sp in ev.held_spans if sp.coverage >= bar}
+        return [sp for sp in ev.held_spans if sp.doc_id in docs]
+
+    def _held_ranked(self, ev: Evidence, spans: list[Span]) -> list[Span]:
+        """Those sentences scored in full (similarity too), best first: embedded only for the
+        held documents that will be read (embedding every held sentence cost ~130 ms a
+        question on corpora with many same-outlet claims, most of them never read)."""
+        key = frozenset(sp.doc_id for sp in spans)
+        if key not in ev.held_ranked:
+            q_vec = self.embedder.embed([ev.question])[0] if ev.q_vec is None else ev.q_vec
+            fresh = [replace(sp) for sp in spans]  # the coverage pass's spans stay as they are
+            ev.held_ranked[key] = score_spans_lazily(ev.question, fresh, q_vec, self.embedder, ev.idf, ev.qtype)
+        return ev.held_ranked[key]
 
     def _held_discussing(self, ev: Evidence, sentence: Span) -> set[str]:
         bar = self.tuning.related_coverage * sentence.coverage
-        return {sp.doc_id for sp in self._held_ranked(ev) if sp.coverage >= bar}
+        return {sp.doc_id for sp in self._held_covering(ev, bar)}
 
     def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:
         """The sentence of the candidate's chunk that holds its start (when not among the scored)."""

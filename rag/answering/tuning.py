@@ -14,6 +14,15 @@ class Tuning:
     # The gold answer's sentence is among the top 3 sentences ~0.9 of the time on held-out
     # training articles; each extra passage costs ~15-25 ms of reader time on 2 cores.
     reader_passages: int = 3
+    # the reader reads, of each such chunk, the best sentences in it with this many sentences
+    # either side (-1: the whole chunk). On training articles (`rag fit-decision`, leave-one-
+    # article-out, the decision refitted for each): SQuAD2 F1 .474 whole chunks, .475 with 1,
+    # .397 with 0, and 1 halves the reader's work (Rhine eval p50 219 -> 110 ms). Not the default:
+    # with 1 (and its refitted decision) one gold answer flips from abstaining to answering when
+    # the planted files sit beside the bundled ones (tests/test_security_planted.py), a candidate
+    # at the decision threshold (p .089 vs .095, threshold .091) moved by BM25 statistics. A
+    # change of this number needs `rag fit-decision` for it (decision.json is fitted per setting).
+    reader_window: int = -1
     # for figure/date/name questions, the rules' typed mention in each of the best sentences is
     # offered to the decision as a candidate too (scored by the reader); 3 as for passages
     rule_sentences: int = 3
