@@ -46,6 +46,10 @@ REFERENCE = "sentence-transformers"
 EXACT = ("onnx", "sentence-transformers", "torch-bf16")
 CALIBRATION_VERSION = 1
 SMALL_CALL = 64  # calls of up to this many texts are the answer path (Choice.query)
+# A failed measurement (a library mid-install, a CPU busy past the timeout) is kept so that
+# every process does not pay for measuring again, but only this long: then the next process
+# measures again by itself (`rag doctor --recalibrate` does it at once).
+RETRY_FAILED_S = 3600.0
 QUERY_MARGIN = 1.5  # see pick()
 
 
@@ -171,13 +175,13 @@ def chosen_kernel(settings=None) -> Choice:
 
 def _choose_auto(model: str, batch_size: int, path: Path, recalibrate: bool) -> Choice:
     key = _entry_key(model, batch_size)
-    entry = None if recalibrate else read_cache(path).get(key)
+    entry = None if recalibrate else _usable(read_cache(path).get(key))
     if entry is None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path.with_name(path.name + ".lock"), "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # one process measures; the others wait and read it
-                entry = None if recalibrate else read_cache(path).get(key)
+                entry = None if recalibrate else _usable(read_cache(path).get(key))
                 if entry is None:
                     entry = _calibrate_in_subprocess(model, batch_size)
                     _write_entry(path, key, entry)
@@ -189,6 +193,14 @@ def _choose_auto(model: str, batch_size: int, path: Path, recalibrate: bool) -> 
     return Choice(entry["chosen"], f"auto: {how} {entry.get('at', '')}, {entry.get('why', '')}".strip(", "),
                   query=entry.get("query", ""), machine=entry.get("machine", hardware.machine()),
                   measured=entry.get("measured", {}), at=entry.get("at"))
+
+
+def _usable(entry: Optional[dict]) -> Optional[dict]:
+    """A stored entry, unless it records a failed measurement older than RETRY_FAILED_S."""
+    if entry is not None and not entry.get("measured") and \
+            time.time() - float(entry.get("failed_at", 0)) > RETRY_FAILED_S:
+        return None
+    return entry
 
 
 def _calibrate_in_subprocess(model: str, batch_size: int, timeout: float = 900.0) -> dict:
@@ -206,8 +218,9 @@ def _calibrate_in_subprocess(model: str, batch_size: int, timeout: float = 900.0
         why = f"{type(e).__name__}: {e}"[:200]
     # Measuring failed: fall back on capability detection, and say so (rag doctor shows it).
     return {"chosen": capability_rule(), "query": "onnx", "measured": {}, "machine": hardware.machine(),
-            "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "why": f"the micro-benchmark failed ({why}); `rag doctor --recalibrate` measures again"}
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "failed_at": time.time(),
+            "why": f"the micro-benchmark failed ({why}); measured again after {RETRY_FAILED_S / 3600:g} h, "
+                   "or now by `rag doctor --recalibrate`"}
 
 
 # -- the micro-benchmark (run as `python -m rag.kernels`) -------------------------

@@ -197,3 +197,35 @@ def test_an_unwritable_kernel_cache_says_how_to_fix_it(tmp_path):
     choice = kernels.choose("auto", MODEL, 64, blocker / "kernels.json")
     assert choice.name == kernels.capability_rule() and choice.name in kernels.EXACT
     assert "RAG_EMBEDDING__KERNEL_CACHE" in choice.reason and str(blocker) in choice.reason
+
+
+def test_a_failed_measurement_is_kept_for_an_hour_then_measured_again(tmp_path, monkeypatch):
+    """A measurement that failed (here for real: a model that does not exist, so the
+    micro-benchmark process exits with an error) falls back on the capability rule and says
+    so; other processes reuse that for RETRY_FAILED_S instead of each measuring again, and
+    after it the next process measures again by itself (it used to stay until
+    `rag doctor --recalibrate`)."""
+    cache = tmp_path / "kernels.json"
+    model = str(tmp_path / "no-such-model")
+    monkeypatch.setattr(kernels, "_memo", {})
+    first = kernels.choose("auto", model, 64, cache)
+    assert first.name == kernels.capability_rule() and "micro-benchmark failed" in first.reason
+    assert "rag doctor --recalibrate" in first.reason
+    entry = kernels.cached_entry(model, 64, cache)
+    assert entry["measured"] == {} and entry["failed_at"] > 0
+
+    calls = []
+    real = kernels._calibrate_in_subprocess
+    monkeypatch.setattr(kernels, "_calibrate_in_subprocess", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(kernels, "_memo", {})  # as a new process
+    kernels.choose("auto", model, 64, cache)
+    assert calls == []  # within the hour: the stored fallback, no new measurement
+
+    data = json.loads(cache.read_text())
+    for e in data.values():
+        e["failed_at"] -= kernels.RETRY_FAILED_S + 60  # the failure is older than the retry period
+    cache.write_text(json.dumps(data))
+    monkeypatch.setattr(kernels, "_memo", {})
+    again = kernels.choose("auto", model, 64, cache)
+    assert len(calls) == 1 and "micro-benchmark failed" in again.reason  # measured again (and failed again)
+    assert kernels.cached_entry(model, 64, cache)["failed_at"] > data[next(iter(data))]["failed_at"]
