@@ -44,7 +44,7 @@ MIN_COSINE = 0.9999
 REFERENCE = "sentence-transformers"
 # Kernels whose vectors match the reference within MIN_COSINE: one vector space.
 EXACT = ("onnx", "sentence-transformers", "torch-bf16")
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2  # 2: a failed measurement records failed_at (version 1 kept it for good)
 SMALL_CALL = 64  # calls of up to this many texts are the answer path (Choice.query)
 # A failed measurement (a library mid-install, a CPU busy past the timeout) is kept so that
 # every process does not pay for measuring again, but only this long: then the next process
@@ -197,8 +197,7 @@ def _choose_auto(model: str, batch_size: int, path: Path, recalibrate: bool) -> 
 
 def _usable(entry: Optional[dict]) -> Optional[dict]:
     """A stored entry, unless it records a failed measurement older than RETRY_FAILED_S."""
-    if entry is not None and not entry.get("measured") and \
-            time.time() - float(entry.get("failed_at", 0)) > RETRY_FAILED_S:
+    if entry is not None and "failed_at" in entry and time.time() - float(entry["failed_at"]) > RETRY_FAILED_S:
         return None
     return entry
 

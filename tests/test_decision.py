@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from rag.answering.decide import DecisionModel, Tree
-from rag.answering.evidence import FEATURES, SPAN_GAP_CAP, Candidate, agreeing_passages, same_answer, span_gap
+from rag.answering.evidence import (FEATURES, SPAN_GAP_CAP, Candidate, Evidence, agreeing_passages, chunk_score,
+                                    same_answer, span_gap)
+from rag.answering.extract import question_type
+from rag.retrieve import Hit
+from rag.store import ChunkRecord
 from rag.answering.reader import ReadSpan, decode_window
 
 
@@ -75,3 +79,20 @@ def test_a_malformed_tree_is_refused_with_how_to_fix_it():
 def test_a_tree_walks_to_the_leaf_its_cuts_select():
     t = Tree((0, 0, 0), (1.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -0.5, 0.75))
     assert t(np.array([0.5])) == -0.5 and t(np.array([1.5])) == 0.75
+
+
+def test_chunk_score_barely_moves_when_two_passages_retrieved_alike_swap():
+    """Two passages with almost the same fused retrieval score: swapping them (another
+    document's term statistics can) moves chunk_position from 1/2 to 1/3, chunk_score by 1%."""
+    def hits(scores):
+        return [Hit(ChunkRecord(f"c{i}", "d", 0, 1, "x"), s) for i, s in enumerate(scores)]
+
+    q = "How many doses?"
+    before = Evidence(q, question_type(q), hits([0.0328, 0.0323, 0.0320, 0.0300]), [], [], lambda t: 1.0)
+    after = Evidence(q, question_type(q), hits([0.0328, 0.0320, 0.0320, 0.0300]), [], [], lambda t: 1.0)
+    c1, c2 = _cand("500", rank=1), _cand("500", rank=2)
+    assert chunk_score(before, c1) == pytest.approx(0.0323 / 0.0328)
+    assert abs(chunk_score(before, c1) - chunk_score(after, c2)) < 0.02
+    assert chunk_score(before, _cand("500", rank=0)) == 1.0
+    assert chunk_score(before, _cand("500", rank=9)) == 0.0  # not a retrieved passage
+    assert "chunk_score" in FEATURES

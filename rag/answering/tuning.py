@@ -18,10 +18,12 @@ class Tuning:
     # either side (-1: the whole chunk). On training articles (`rag fit-decision`, leave-one-
     # article-out, the decision refitted for each): SQuAD2 F1 .474 whole chunks, .475 with 1,
     # .397 with 0, and 1 halves the reader's work (Rhine eval p50 219 -> 110 ms). Not the default:
-    # with 1 (and its refitted decision) one gold answer flips from abstaining to answering when
-    # the planted files sit beside the bundled ones (tests/test_security_planted.py), a candidate
-    # at the decision threshold (p .089 vs .095, threshold .091) moved by BM25 statistics. A
-    # change of this number needs `rag fit-decision` for it (decision.json is fitted per setting).
+    # a window's bounds follow the ranking of the best sentences, which other documents' term
+    # statistics move, so answers about the bundled articles changed when the planted files sat
+    # beside them (tests/test_security_planted.py): a candidate at the decision threshold moved
+    # by a swapped chunk rank, and, with a rank-free feature (chunk_score) in its place, a
+    # window that started one sentence earlier and a different span read. Whole chunks have
+    # fixed bounds. A change of this number needs `rag fit-decision` for it.
     reader_window: int = -1
     # for figure/date/name questions, the rules' typed mention in each of the best sentences is
     # offered to the decision as a candidate too (scored by the reader); 3 as for passages

@@ -79,6 +79,8 @@ OLD_FEATURES = ("margin", "span_score", "null_score", "sent_score", "sent_covera
                 "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree",
                 "names_missing_here")  # the features of the decision shipped before span_gap/agreeing_passages
 
+SCORE_FEATURES = tuple("chunk_score" if f == "chunk_position" else f for f in OLD_FEATURES)
+
 # Fixed before any comparison was run (no search over them: two articles cannot support one).
 TREE_PARAMS = dict(max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=20,
                    l2_regularization=1.0, random_state=13)
@@ -88,6 +90,8 @@ def _options():
     from ..answering.evidence import FEATURES
     return {
         "logistic, previous 22 features": ("logistic", OLD_FEATURES, {"C": 1.0}),
+        # the same with the passage's relative retrieval score for its rank (robust to near-ties)
+        "logistic, 22 features, chunk score": ("logistic", SCORE_FEATURES, {"C": 1.0}),
         "logistic, all features": ("logistic", tuple(FEATURES), {"C": 1.0}),
         "logistic, all features, C=0.1": ("logistic", tuple(FEATURES), {"C": 0.1}),
         "boosted trees, all features": ("trees", tuple(FEATURES), TREE_PARAMS),
