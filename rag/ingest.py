@@ -25,7 +25,7 @@ from .chunking import chunk_document
 from .documents import ORIGIN_BUNDLED, ORIGIN_FILE, ORIGIN_UPLOAD, Document, sha256_bytes
 from .embeddings import Embedder
 from .errors import IngestError
-from .heap import bound_heap_growth
+from .heap import trim_heap
 from .loaders import discover, load_file
 from .settings import Settings
 from .store import LOADER_VERSION, Store, new_version
@@ -94,7 +94,6 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
 
     `force`: files to re-ingest even if unchanged (`rag doctor --repair`);
     documents the user removed from such a file stay removed."""
-    bound_heap_growth()  # torch's varying batch tensors otherwise fragment the heap: RSS grew with the file
     report = IngestReport()
     files, refused = discover(paths, settings.ingest.extensions)
     report.refused.extend(refused)
@@ -120,6 +119,7 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             for i in range(0, len(flat), BATCH_CHUNKS):
                 part = flat[i:i + BATCH_CHUNKS]
                 vectors = embedder.embed([c.text for _k, c in part])
+                trim_heap()  # torch's freed activations otherwise stay in the heap: RSS grew with the file
                 at = 0
                 for k, group in groupby(part, key=lambda kc: kc[0]):
                     cs = [c for _k, c in group]
