@@ -96,7 +96,9 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def dim(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        m = self._model  # sentence-transformers renamed the method (the old name warns)
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
 
 
 class TorchBf16Embedder(SentenceTransformerEmbedder):
