@@ -305,8 +305,8 @@ class Answerer:
         covering = [sp for sp in self._held_covering(ev, bar) if sp.doc_id != best.doc_id] if room > 0 else []
         held: list[Span] = []
         if covering:
-            # which held documents are read (and in what order) goes by their full scores,
-            # needed only for the documents read: all of them when they fit in the room left
+            # which of them are read, and in what order, goes by their full scores: embedded
+            # only here, when some held document discusses the question and there is room
             held = self._held_ranked(ev, covering)
             for sp in held:
                 if sp.coverage >= bar and sp.doc_id not in order:
@@ -339,9 +339,9 @@ class Answerer:
         return [sp for sp in ev.held_spans if sp.doc_id in docs]
 
     def _held_ranked(self, ev: Evidence, spans: list[Span]) -> list[Span]:
-        """Those sentences scored in full (similarity too), best first: embedded only for the
-        held documents that will be read (embedding every held sentence cost ~130 ms a
-        question on corpora with many same-outlet claims, most of them never read)."""
+        """Those sentences scored in full (similarity too), best first. Only the sentences of
+        held documents that discuss the question get embedded (embedding every held
+        sentence cost ~130 ms a question on corpora with many same-outlet claims)."""
         key = frozenset(sp.doc_id for sp in spans)
         if key not in ev.held_ranked:
             q_vec = self.embedder.embed([ev.question])[0] if ev.q_vec is None else ev.q_vec
