@@ -17,7 +17,8 @@ class Tuning:
     # the reader reads, of each such chunk, the best sentences in it with this many sentences
     # either side (-1: the whole chunk). On training articles (`rag fit-decision`, leave-one-
     # article-out, the decision refitted for each): SQuAD2 F1 .474 whole chunks, .475 with 1,
-    # .397 with 0, and 1 halves the reader's work (Rhine eval p50 219 -> 110 ms). Not the default:
+    # .397 with 0; with 1 the reader reads fewer tokens (ask() p50 296 -> 247 ms over 16 bench
+    # questions at 1k chunks). Not the default:
     # a window's bounds follow the ranking of the best sentences, which other documents' term
     # statistics move, so answers about the bundled articles changed when the planted files sat
     # beside them (tests/test_security_planted.py): a candidate at the decision threshold moved
