@@ -279,9 +279,14 @@ class Answerer:
         return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
                              doc.date if doc else None)
 
+    def _discussing_bar(self, sentence: Span) -> float:
+        """The coverage a sentence needs for its article to discuss the question (as much of it
+        as a cross-source passage must cover, relative to the answer's sentence)."""
+        return self.tuning.related_coverage * sentence.coverage
+
     def _discussing(self, ev: Evidence, sentence: Span) -> set[str]:
         """Articles with a sentence covering as much of the question as a cross-source passage must."""
-        bar = self.tuning.related_coverage * sentence.coverage
+        bar = self._discussing_bar(sentence)
         return {sp.doc_id for sp in ev.ranked if sp.coverage >= bar}
 
     def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, list[Candidate]]]:
@@ -300,7 +305,7 @@ class Answerer:
                 order.append(sp.doc_id)
         # then the documents held out for claiming an outlet a stronger one speaks for: read
         # alone like the others, they can agree or be a side of a disagreement, never lead
-        bar = self.tuning.related_coverage * sentence.coverage
+        bar = self._discussing_bar(sentence)
         room = self.tuning.max_articles - len(order)
         covering = [sp for sp in self._held_covering(ev, bar) if sp.doc_id != best.doc_id] if room > 0 else []
         held: list[Span] = []
@@ -350,8 +355,7 @@ class Answerer:
         return ev.held_ranked[key]
 
     def _held_discussing(self, ev: Evidence, sentence: Span) -> set[str]:
-        bar = self.tuning.related_coverage * sentence.coverage
-        return {sp.doc_id for sp in self._held_covering(ev, bar)}
+        return {sp.doc_id for sp in self._held_covering(ev, self._discussing_bar(sentence))}
 
     def _sentence_of(self, ev: Evidence, c: Candidate) -> Span:
         """The sentence of the candidate's chunk that holds its start (when not among the scored)."""
