@@ -44,15 +44,19 @@ def test_every_quote_is_verbatim_at_its_offsets(bundled_assistant):
 def test_budget_saving_figure_with_quote(bundled_assistant):
     ans = bundled_assistant.ask("How much did vaccine diplomacy save the state budget?")
     assert not ans.abstained
-    assert "900" in ans.text
-    assert len(ans.text) < 60, "the answer is the figure, not a paragraph"
+    assert "900" in ans.short.text
+    assert len(ans.short.text) < 60, "the short answer is the figure, not a paragraph"
+    # the text leads with the figure, then the sentence that holds it as quote [1]
+    assert ans.text.startswith(ans.short.text) and ans.text.endswith("[1]")
+    q1 = ans.quotes[0]
+    assert f"“{q1.text}”" in ans.text and q1.start <= ans.short.start and ans.short.end <= q1.end
     assert any("US$900 million" in q.text for q in ans.quotes)
     assert set(ans.timings) >= {"retrieve_ms", "answer_ms", "total_ms"}
 
 
 def test_count_question_answers_with_the_figure(bundled_assistant):
     ans = bundled_assistant.ask("How many countries recognised Viet Nam's market economy status?")
-    assert "73" in ans.text and not ans.abstained
+    assert not ans.abstained and "73" in ans.short.text
 
 
 def test_name_without_diacritics_finds_article_spelling(bundled_assistant):
@@ -61,7 +65,7 @@ def test_name_without_diacritics_finds_article_spelling(bundled_assistant):
     assert any("Hồ Chí Minh" in q.text for q in ans.quotes)
     ans = bundled_assistant.ask("How many key UNESCO mechanisms did Viet Nam secure membership in?")
     assert_quotes_verbatim(bundled_assistant, ans)
-    assert "nine" in ans.text
+    assert "nine" in ans.short.text
     assert any("Việt Nam also secured membership" in q.text for q in ans.quotes)
 
 

@@ -39,13 +39,13 @@ def test_changed_file_replaces_its_chunks(tmp_path, articles_copy):
     f.write_text(NEW_FACT, encoding="utf-8")
     a.ingest([articles_copy])
     ans = a.ask("How many visitors did the lantern festival draw?")
-    assert "41,500" in ans.text
+    assert "41,500" in ans.short.text
     f.write_text(NEW_FACT.replace("41,500", "52,800"), encoding="utf-8")
     report = a.ingest([articles_copy])
     assert report.updated == ["local-2025-11-12-lantern-festival"]
     assert len(report.skipped) == 2
     ans = a.ask("How many visitors did the lantern festival draw?")
-    assert "52,800" in ans.text and not ans.abstained
+    assert "52,800" in ans.short.text and not ans.abstained
     assert_quotes_verbatim(a, ans)
     texts = [r.text for r in a.store.all_chunks()]
     assert not any("41,500" in t for t in texts), "old chunks are gone"
@@ -88,7 +88,7 @@ def test_bad_inputs_are_refused_by_name_and_the_rest_is_ingested(tmp_path, artic
     assert "no such file" in reasons["missing.txt"]
     assert report.added == ["good"]
     assert {d["doc_id"] for d in a.documents()} == before | {"good"}
-    assert "41,500" in a.ask("How many visitors came on the opening night?").text
+    assert "41,500" in a.ask("How many visitors came on the opening night?").short.text
 
 
 def test_html_and_jsonl_loaders(tmp_path):
@@ -112,10 +112,10 @@ def test_html_and_jsonl_loaders(tmp_path):
     feed = a.document("feed-1")
     assert feed.source == "https://example.test/harbour" and feed.date == "2025-01-02"
     ans = a.ask("How many berths will the harbour expansion add?")
-    assert "14 berths" in ans.text
+    assert "14 berths" in ans.short.text
     assert_quotes_verbatim(a, ans)
     ans = a.ask("How much did the Rong Vang bridge cost?")
-    assert "120 million" in ans.text
+    assert "120 million" in ans.short.text
 
 
 def test_question_errors_are_clear(bundled_assistant):

@@ -187,7 +187,7 @@ def test_chat_rewrites_follow_up_without_llm(bundled_assistant):
     ans = bundled_assistant.chat(hist, "And how much did that save the state budget?", llm="none")
     assert ans.question == "And how much did that save the state budget?"
     assert ans.rewritten_question and "vaccine" in ans.rewritten_question
-    assert not ans.abstained and "900" in ans.text
+    assert not ans.abstained and "900" in ans.short.text
     assert any("US$900 million" in q.text for q in ans.quotes)
 
 

@@ -75,8 +75,8 @@ def test_doctor_finds_and_repairs_damage(tmp_path, articles_copy, capsys):
     assert "re-ingested" in text and "stored text (source file missing)" in text and "BM25" in text
     # "ferry" lost its record, but came back with its sibling from the unchanged .jsonl file
     assert {d["doc_id"] for d in a.documents()} == {VNS, VOV, "harbour", "ferry", "lonely"}
-    assert "3.2 billion" in a.ask("How much did rebuilding the Mui Ne lighthouse cost?").text
-    assert "14 berths" in a.ask("How many berths will the harbour expansion add?").text
+    assert "3.2 billion" in a.ask("How much did rebuilding the Mui Ne lighthouse cost?").short.text
+    assert "14 berths" in a.ask("How many berths will the harbour expansion add?").short.text
     r = doctor_cli(idx, "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
 

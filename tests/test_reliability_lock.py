@@ -52,7 +52,7 @@ def test_second_writer_is_refused_by_name_and_readers_keep_answering(tmp_path, a
 
     # once released, writing works again
     assert Assistant(index_dir=idx).ingest([more]).added == ["more"]
-    assert "14 berths" in a.ask("How many berths will the harbour expansion add?").text
+    assert "14 berths" in a.ask("How many berths will the harbour expansion add?").short.text
 
 
 def test_lock_is_released_when_the_holder_dies(tmp_path):

@@ -100,7 +100,7 @@ def test_server_killed_mid_ingest_clear_error_then_the_same_ingest_completes(ser
     rep = check(a)
     assert rep.ok, rep.render()
     ans = a.ask("How many barges did the Zorbel canal section 7 carry?")
-    assert "1007" in ans.text and all(a.document(q.doc_id).text[q.start:q.end] == q.text for q in ans.quotes)
+    assert "1007" in ans.short.text and all(a.document(q.doc_id).text[q.start:q.end] == q.text for q in ans.quotes)
 
 
 def test_a_short_outage_is_ridden_out(server, tmp_path):

@@ -420,4 +420,4 @@ def test_an_unreadable_line_does_not_remove_what_it_held(tmp_path):
     assert rep.updated == ["harbour"] and len(rep.refused) == 1 and "feed.jsonl" in rep.refused[0].source
     assert a.document("harbour").text == HARBOUR_B and a.document("ferry").text == FERRY
     ans = a.ask("How many passengers does the Velmora ferry carry?")
-    assert "912" in ans.text and all(a.document(q.doc_id).text[q.start:q.end] == q.text for q in ans.quotes)
+    assert "912" in ans.short.text and all(a.document(q.doc_id).text[q.start:q.end] == q.text for q in ans.quotes)

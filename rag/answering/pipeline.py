@@ -245,7 +245,10 @@ class Answerer:
         # covering as much of it as a cross-source passage must), not every article retrieved
         n_docs = len(self._discussing(ev, sentence) | self._held_discussing(ev, sentence)
                      | {s.span.doc_id for s in agree + differ})
-        text = answer_text(short.text, agree, differ, source_of, n_docs)
+        first = quotes[0] if quotes else None
+        holds = (first is not None and first.doc_id == short.doc_id
+                 and first.start <= short.start and short.end <= first.end)
+        text = answer_text(short.text, agree, differ, source_of, n_docs, first.text if holds else None)
         support = []
         if len(agree) > 1:
             support = [SupportGroup(short.text, tuple(quote_of(s.span) for s in agree))]

@@ -161,6 +161,7 @@ def _aggregate(rows: list[dict]) -> dict:
     out["mrr"] = mean(s["rr"] for s in ans)
     out["evidence_hit"] = mean(s["evidence_hit"] for s in ans)
     out["answer_hit"] = mean(s["answer_hit"] for s in ans)
+    out["short_hit"] = mean(s.get("short_hit", s["answer_hit"]) for s in ans)
     out["f1"] = mean(s["f1"] for s in ans)
     out["exact"] = mean(s.get("exact", 0.0) for s in ans)
     out["f1_text"] = mean(s.get("f1_text", s["f1"]) for s in ans)

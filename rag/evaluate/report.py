@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 SUMMARY_KEYS = ["n", "n_answerable", "n_unanswerable", "recall@1", "recall@3", "recall@5",
-                "recall@10", "mrr", "evidence_hit", "quote_validity", "answer_hit", "f1",
+                "recall@10", "mrr", "evidence_hit", "quote_validity", "answer_hit", "short_hit", "f1",
                 "abstention_recall", "false_abstention_rate", "conflict_flagged",
                 "all_sources_cited", "latency_p50_ms", "latency_p95_ms"]
 
@@ -25,7 +25,7 @@ def summary_table(summary: dict) -> str:
 
 
 def tag_table(summary: dict) -> str:
-    cols = ["n", "recall@5", "evidence_hit", "answer_hit", "f1", "abstention_recall",
+    cols = ["n", "recall@5", "evidence_hit", "answer_hit", "short_hit", "f1", "abstention_recall",
             "false_abstention_rate", "conflict_flagged", "all_sources_cited", "latency_p50_ms"]
     lines = ["| tag | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for tag, s in summary.get("by_tag", {}).items():

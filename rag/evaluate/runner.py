@@ -25,6 +25,8 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
         "rank": rank, "rr": m.reciprocal_rank(rank),
         "evidence_hit": 0.0 if abstained else m.evidence_hit(quotes, doc_texts, sample.evidence),
         "answer_hit": m.answer_hit(text, sample.answers) if sample.answerable else None,
+        # the same on the short answer alone: the text also carries the sentence that holds it
+        "short_hit": m.answer_hit(short, sample.answers) if sample.answerable else None,
         "f1": m.token_f1(short, sample.answers) if sample.answerable else None,
         "exact": m.exact_match(short, sample.answers) if sample.answerable else None,
         "f1_text": m.token_f1(text, sample.answers) if sample.answerable else None,
