@@ -120,11 +120,12 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                 part = flat[i:i + BATCH_CHUNKS]
                 vectors = embedder.embed([c.text for _k, c in part])
                 trim_heap()  # torch's freed activations otherwise stay in the heap: RSS grew with the file
-                at = 0
+                at, groups = 0, []
                 for k, group in groupby(part, key=lambda kc: kc[0]):
                     cs = [c for _k, c in group]
-                    store.write_chunks(pending[k][0].doc_id, versions[k], cs, vectors[at:at + len(cs)])
+                    groups.append((pending[k][0].doc_id, versions[k], cs, vectors[at:at + len(cs)]))
                     at += len(cs)
+                store.write_chunk_groups(groups)  # one Chroma add per slice, not per document
             del flat
             store.commit_documents([(doc, len(chunks), versions[k], key)
                                     for k, (doc, chunks, key, _u) in enumerate(pending)])

@@ -92,6 +92,11 @@ def _source_id(source_key: str) -> str:
 
 
 PAGE = 5000  # chunks per Chroma get/delete: far below SQLite's limit of 32,766 variables
+# Document records per Chroma get. An unpaged get of every record's metadata took 420 MB
+# of transient memory at 12,176 documents (rag bench's 100k-chunk index; Chroma reads the
+# stored documents too), 190 MB in pages of 2,000 and 76 MB in pages of 500, for the same
+# ~0.5 s: it was the serving process's peak (scripts/measure_serve_memory.py).
+DOC_PAGE = 500
 
 
 def _doc_filter(doc_ids: list[str]) -> dict:
@@ -140,12 +145,23 @@ class Store:
         """Metadata of every document, or of the given ones."""
         if doc_ids is not None:
             ids = list(dict.fromkeys(doc_ids))
-            if not ids:
-                return {}
-            got = self.docs.get(ids=ids, include=["metadatas"])
+            pages = (self.docs.get(ids=ids[i:i + DOC_PAGE], include=["metadatas"])
+                     for i in range(0, len(ids), DOC_PAGE))
         else:
-            got = self.docs.get(include=["metadatas"])
-        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+            pages = self._doc_pages()
+        return {i: dict(m or {}) for got in pages for i, m in zip(got["ids"], got["metadatas"])}
+
+    def _doc_pages(self):
+        """Every document record's metadata, DOC_PAGE at a time."""
+        offset = 0
+        while True:
+            got = self.docs.get(include=["metadatas"], limit=DOC_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got
+            if len(got["ids"]) < DOC_PAGE:
+                return
+            offset += len(got["ids"])
 
     def get_document(self, doc_id: str) -> Document:
         got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
@@ -227,6 +243,21 @@ class Store:
         """Step 1 of add_documents: chunks of `version` of a document, invisible to
         readers until commit_documents names that version. Callers pass slices
         (CHUNK_WRITE_BATCH): the nodes of one call are all in memory at once."""
+        self.write_chunk_groups([(doc_id, version, chunks, vectors)])
+
+    def write_chunk_groups(self, groups: list[tuple[str, str, list[Chunk], np.ndarray]]) -> None:
+        """write_chunks for several documents' (doc_id, version, chunks, vectors) in one Chroma
+        add: each add costs a transaction and an index update whatever its size, so ingest's
+        one add per document took 4.5 ms a chunk at 8 chunks a document (rag bench's corpus),
+        most of what ingest spent besides the model."""
+        nodes = []
+        for doc_id, version, chunks, vectors in groups:
+            nodes.extend(self._nodes(doc_id, version, chunks, vectors))
+        if nodes:
+            self.vector_store.add(nodes)
+
+    @staticmethod
+    def _nodes(doc_id: str, version: str, chunks: list[Chunk], vectors: np.ndarray) -> list:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         nodes = []
@@ -239,8 +270,7 @@ class Store:
             )
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
             nodes.append(node)
-        if nodes:
-            self.vector_store.add(nodes)
+        return nodes
 
     def commit_documents(self, items: list[tuple[Document, int, str, str]]) -> None:
         """Steps 2 and 3 of add_documents for (document, number of chunks, version

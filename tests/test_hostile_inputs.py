@@ -314,3 +314,29 @@ def test_a_document_of_more_than_32766_chunks_is_committed_and_removed(tmp_path)
     check_index(a)  # every chunk of the committed version, no other (the commit's stale-chunk query)
     assert a.remove("depots") == "removed"
     assert a.store.chunks_of(["depots"]) == [] and a.documents() == []
+
+
+def test_more_documents_than_one_page_of_records_all_stay_listed_and_answerable(tmp_path):
+    """Document records are read from Chroma DOC_PAGE at a time (an unpaged read of 12,000
+    records took 420 MB of transient memory). Past a page, every document is still listed,
+    found by id and answerable, and ingest in one call (one Chroma add per slice, many
+    documents in it) keeps each document's chunks under its own version."""
+    from rag.store import DOC_PAGE
+
+    n = DOC_PAGE * 2 + 37
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"depot-{i:04d}.txt").write_text(
+            f"Depot {i} report\n\nThe depot at Varn{i} ships {1000 + i} crates a week, its manager said.\n",
+            encoding="utf-8")
+    a = Assistant(index_dir=tmp_path / "index", settings=Settings(bootstrap_dir=None), embedder=HashEmbedder())
+    report = a.ingest([folder])
+    assert len(report.added) == n and not report.refused, report.to_dict()
+    ids = {d["doc_id"] for d in a.documents()}
+    assert ids == {f"depot-{i:04d}" for i in range(n)}
+    recs = a.store.document_records(sorted(ids))
+    assert set(recs) == ids and all(r.get("version") for r in recs.values())
+    check_index(a)  # every document whole: its chunks under the version its record names
+    ans = a.ask(f"How many crates does the depot at Varn{n - 1} ship a week?")
+    assert not ans.abstained and str(1000 + n - 1) in ans.short.text, ans.text
