@@ -135,11 +135,15 @@ class Answer:
     confidence: Optional[float] = None  # the answer decision's probability that `short` is right
     read: list[ReadChunk] = field(default_factory=list)  # what retrieval gave answering
     warnings: list[SourceWarning] = field(default_factory=list)  # about the sources (provenance.py)
+    # the first part of an extractive `text`: the short answer and who reports it; `text` goes on
+    # to quote the sentence that holds it (the UI shows that part smaller, above quote [1])
+    lead: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "text": self.text,
+            "lead": self.lead,
             "short": self.short.to_dict() if self.short else None,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason.to_dict() if self.abstain_reason else None,

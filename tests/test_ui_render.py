@@ -83,3 +83,19 @@ def test_short_answer_is_bold_inside_its_quote_and_in_the_reader():
     assert f"rag-a-{short.start}" in ref and f"rag-b-{short.end}" in ref
     pane = render.render_reader(DOC, q.start, q.end, (short.start, short.end))
     assert re.search(r'<mark id="rag-hl"[^>]*>The value is <strong class="rag-short">42</strong>\.</mark>', pane)
+
+
+def test_answer_leads_large_and_its_sentence_follows_smaller_linked_to_quote_1():
+    i = DOC.text.index("The value is 42.")
+    sentence = _quote(i, i + len("The value is 42."))
+    short = _quote(i + len("The value is "), i + len("The value is 42"))
+    a = Answer("What is the value?", f"42 — “{sentence.text}” [1]", quotes=[sentence], short=short,
+               lead="42", timings={"total_ms": 5})
+    html = render.render_answer(a)
+    text = html.split('<div class="rag-text">', 1)[1]
+    assert text.startswith("42<div class=\"rag-context\">")  # the short answer first, alone
+    context = text.split('<div class="rag-context">', 1)[1].split("</div>", 1)[0]
+    assert f"“{sentence.text}”" in context and 'title="Open quote 1"' in context and " — " not in context
+    # an LLM answer (no lead) keeps its text whole
+    llm = Answer("q", "The value is 42 [1].", quotes=[sentence], path="llm")
+    assert "rag-context" not in render.render_answer(llm)

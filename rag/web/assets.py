@@ -106,6 +106,7 @@ CSS = """
 .rag-user { white-space: pre-wrap; }
 .rag-msg { line-height: 1.55; font-size: .97rem; }
 .rag-text { font-size: 1.05rem; color: #0f172a; margin-bottom: 6px; white-space: pre-wrap; }
+.rag-context { font-size: 0.9rem; color: #475569; margin-top: 4px; }
 .rag-caret { color: #0f766e; animation: rag-blink 1s step-end infinite; }
 @keyframes rag-blink { 50% { opacity: 0; } }
 .rag-pending { color: #64748b; display: flex; align-items: center; }
