@@ -96,3 +96,71 @@ def test_chunk_score_barely_moves_when_two_passages_retrieved_alike_swap():
     assert chunk_score(before, _cand("500", rank=0)) == 1.0
     assert chunk_score(before, _cand("500", rank=9)) == 0.0  # not a retrieved passage
     assert "chunk_score" in FEATURES
+
+
+class _Articles:
+    """The two methods absent_name_variants reads of an Assistant: the indexed articles."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.texts = texts
+
+    def documents(self):
+        return [{"doc_id": d} for d in self.texts]
+
+    def document(self, doc_id):
+        from types import SimpleNamespace
+        return SimpleNamespace(text=self.texts[doc_id])
+
+
+def test_absent_name_variants_ask_about_a_name_no_article_contains():
+    from rag.textnorm import TOKEN_RE, fold
+    from rag.training.fit_decision import ABSENT_NAME, absent_name_variants, real
+    from rag.training.squad import Example
+
+    arts = _Articles({"a": "Harvard University was founded in 1636 by the colony of Massachusetts.",
+                      "b": "The Rhine flows through Basel and Strasbourg."})
+    ex = [Example("q1", "A", "When was Harvard University founded?", "ctx", [("1636", 0)]),
+          Example("q2", "A", "Who founded Yale in Boston?", "ctx", []),            # unanswerable: skipped
+          Example("q3", "A", "what flows through basel?", "ctx", [("The Rhine", 0)]),  # names nothing
+          Example("q4", "B", "Which river flows through Basel?", "ctx", [("Rhine", 0)])]
+    out = absent_name_variants(ex, arts, seed=1)
+    assert [v.qid for v in out] == ["q1:absent-name", "q4:absent-name"]
+    known = {fold(w) for t in arts.texts.values() for w in TOKEN_RE.findall(t)}
+    for v, orig in zip(out, (ex[0], ex[3])):
+        assert not v.answerable and v.article == orig.article
+        before, after = TOKEN_RE.findall(orig.question), TOKEN_RE.findall(v.question)
+        new = [w for w in after if w not in before]
+        gone = [w for w in before if w not in after]
+        assert len(new) == 1 and new[0][0].isupper() and fold(new[0]) not in known
+        assert len(gone) == 1 and gone[0][0].isupper() and fold(gone[0]) in known
+    assert absent_name_variants(ex, arts, seed=1) == out  # seeded
+    rows = [{"qid": "x"}, {"qid": "y", "synthetic": ABSENT_NAME}]
+    assert real(rows) == [{"qid": "x"}]
+
+
+def test_absent_name_rows_teach_the_weights_but_not_the_threshold(monkeypatch):
+    pytest.importorskip("sklearn")
+    from rag.training import fit_decision
+    from rag.training.fit_decision import ABSENT_NAME, fit_with_threshold
+
+    monkeypatch.setattr(fit_decision, "ABSENT_NAME_WEIGHT", 0.5)  # what `--absent-names 0.5` sets
+
+    rng = random.Random(5)
+
+    def row(article, answerable, unknown, synthetic=False):
+        f = {name: 0.0 for name in FEATURES}
+        f["margin"] = rng.gauss(1.0 if answerable else -1.0, 1.0)
+        f["unknown_terms"] = float(unknown)
+        r = {"article": article, "answerable": answerable,
+             "candidates": [{"features": f, "f1": 1.0 if answerable else 0.0}]}
+        if synthetic:
+            r["synthetic"] = ABSENT_NAME
+        return r
+
+    base = [row(a, q % 2 == 0, 0) for a in "AB" for q in range(100)]
+    variants = [row(a, False, 1, synthetic=True) for a in "AB" for _ in range(100)]
+    plain = fit_with_threshold(base, "logistic", ("margin", "unknown_terms"), {"C": 1.0})
+    taught = fit_with_threshold(base + variants, "logistic", ("margin", "unknown_terms"), {"C": 1.0})
+    x = {"margin": 1.0, "unknown_terms": 0.0}
+    assert taught.p(dict(x, unknown_terms=1.0)) < plain.p(dict(x, unknown_terms=1.0))  # learned
+    assert taught.threshold == pytest.approx(plain.threshold, abs=0.1)  # chosen on the real rows
