@@ -148,20 +148,8 @@ class Store:
             pages = (self.docs.get(ids=ids[i:i + DOC_PAGE], include=["metadatas"])
                      for i in range(0, len(ids), DOC_PAGE))
         else:
-            pages = self._doc_pages()
+            pages = self._pages(None, ["metadatas"], DOC_PAGE, self.docs)
         return {i: dict(m or {}) for got in pages for i, m in zip(got["ids"], got["metadatas"])}
-
-    def _doc_pages(self):
-        """Every document record's metadata, DOC_PAGE at a time."""
-        offset = 0
-        while True:
-            got = self.docs.get(include=["metadatas"], limit=DOC_PAGE, offset=offset)
-            if not got["ids"]:
-                return
-            yield got
-            if len(got["ids"]) < DOC_PAGE:
-                return
-            offset += len(got["ids"])
 
     def get_document(self, doc_id: str) -> Document:
         got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
@@ -309,13 +297,15 @@ class Store:
                            if (m or {}).get("version", "") != versions.get((m or {}).get("document_id")))
         return out
 
-    def _pages(self, where: Optional[dict], include: list[str], batch: int = PAGE):
-        """Chunk query results (of every chunk when `where` is None) `batch` at a time. One
-        unpaged get of a document with more than ~32,000 chunks (a 19 MB file makes 44,000) fails inside Chroma with SQLite's
-        "too many SQL variables", after the whole file was embedded."""
+    def _pages(self, where: Optional[dict], include: list[str], batch: int = PAGE, collection=None):
+        """Chunk query results (of every chunk when `where` is None) `batch` at a time, or those
+        of another `collection`. One unpaged get of a document with more than ~32,000 chunks (a
+        19 MB file makes 44,000) fails inside Chroma with SQLite's "too many SQL variables",
+        after the whole file was embedded."""
+        coll = self.chunks if collection is None else collection
         offset = 0
         while True:
-            got = self.chunks.get(where=where, include=include, limit=batch, offset=offset)
+            got = coll.get(where=where, include=include, limit=batch, offset=offset)
             if not got["ids"]:
                 return
             yield got
