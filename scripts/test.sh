@@ -23,4 +23,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 export PATH="$PWD/$VENV/bin:$PATH"   # the venv's `rag` and `chroma` commands for the tests
-exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+# One pytest worker per core, at most 4 (each loads the models: ~1.5 GB), one test file per
+# worker so module fixtures are built once: 653 s instead of 858 s on 2 cores (2026-11-26).
+# `-n 0` in the arguments runs everything in one process.
+workers=$(nproc 2>/dev/null || echo 1)
+[ "$workers" -gt 4 ] && workers=4
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile "$@"
