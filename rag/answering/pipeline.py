@@ -248,8 +248,7 @@ class Answerer:
         first = quotes[0] if quotes else None
         holds = (first is not None and first.doc_id == short.doc_id
                  and first.start <= short.start and short.end <= first.end)
-        lead = answer_text(short.text, agree, differ, source_of, n_docs)
-        text = answer_text(short.text, agree, differ, source_of, n_docs, first.text if holds else None)
+        lead, text = answer_text(short.text, agree, differ, source_of, n_docs, first.text if holds else None)
         support = []
         if len(agree) > 1:
             support = [SupportGroup(short.text, tuple(quote_of(s.span) for s in agree))]
