@@ -340,3 +340,4 @@ def test_more_documents_than_one_page_of_records_all_stay_listed_and_answerable(
     check_index(a)  # every document whole: its chunks under the version its record names
     ans = a.ask(f"How many crates does the depot at Varn{n - 1} ship a week?")
     assert not ans.abstained and str(1000 + n - 1) in ans.short.text, ans.text
+    assert_quotes_verbatim(a, ans)
