@@ -164,3 +164,39 @@ def test_a_broken_int8_file_says_how_to_fix_it(tmp_path):
               str(tmp_path / "model.int8.safetensors"))
     with pytest.raises(ConfigError, match="rag.training.quantize"):
         SpanReader(tmp_path)
+
+
+def test_training_windows_hold_every_annotated_answer_as_a_target(reader):
+    """Annotators often mark different spans ("Tran Van Binh" / "the city's mayor, Tran Van Binh"):
+    with --answers all each distinct one inside a window is a target; the first stays the
+    reference target; a window holding none of them points at [CLS]."""
+    from rag.answering.windows import make_windows
+
+    a1 = PASSAGE.index("Tran Van Binh")
+    a2 = PASSAGE.index("the city's mayor")
+    answers = [("Tran Van Binh", a1), ("the city's mayor, Tran Van Binh", a2), ("Tran Van Binh", a1)]
+    (w,) = make_windows(reader.tokenizer, ["Who opened the bridge?"], [PASSAGE], 256, 64, answers=[answers])
+    spans = [PASSAGE[w.offsets[s][0]:w.offsets[e][1]] for s, e in w.targets]
+    assert spans == ["Tran Van Binh", "the city's mayor, Tran Van Binh"]  # duplicates counted once
+    assert (w.start, w.end) == w.targets[0]
+    # a window too short to hold the answers: no target, the start/end point at [CLS]
+    short = make_windows(reader.tokenizer, ["Who opened the bridge?"], [PASSAGE], 24, 8, answers=[answers])
+    assert any(not x.targets and (x.start, x.end) == (0, 0) for x in short)
+
+
+def test_multi_target_loss_is_the_reference_loss_for_one_answer_and_the_mean_for_several():
+    import torch
+
+    from rag.answering.windows import Window
+    from rag.training.train_reader import multi_target_loss
+
+    torch.manual_seed(0)
+    start, end = torch.randn(2, 7), torch.randn(2, 7)
+    ce = torch.nn.functional.cross_entropy
+    one = [Window(0, [0] * 7, [0] * 7, [None] * 7, 2, 3, ((2, 3),)),
+           Window(1, [0] * 7, [0] * 7, [None] * 7, 0, 0, ())]
+    ref = (ce(start, torch.tensor([2, 0])) + ce(end, torch.tensor([3, 0]))) / 2  # transformers' QA loss
+    assert torch.allclose(multi_target_loss(start, end, one, [0, 1]), ref)
+    two = [Window(0, [0] * 7, [0] * 7, [None] * 7, 2, 3, ((2, 3), (4, 6)))]
+    mean = sum((ce(start[:1], torch.tensor([s])) + ce(end[:1], torch.tensor([e]))) / 2 for s, e in ((2, 3), (4, 6))) / 2
+    assert torch.allclose(multi_target_loss(start[:1], end[:1], two, [0]), mean)

@@ -15,6 +15,9 @@ class Window:
     offsets: list[Optional[tuple[int, int]]]  # char offsets in the context; None outside it
     start: int = 0  # answer token positions; 0 (the [CLS] token) = no answer in this window
     end: int = 0
+    # every annotated answer inside this window, (start, end) token positions (training with
+    # all annotators' answers); empty when none is: the target is then [CLS]
+    targets: tuple[tuple[int, int], ...] = ()
 
 
 def make_windows(tokenizer, questions: list[str], contexts: list[str], max_length: int = 256,
@@ -38,13 +41,21 @@ def make_windows(tokenizer, questions: list[str], contexts: list[str], max_lengt
         offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq)]
         w = Window(ex, ids, enc["token_type_ids"][i], offsets)
         if answers is not None and answers[ex]:
-            text, s_char = answers[ex][0]
-            e_char = s_char + len(text)
             ctx_tok = [j for j, o in enumerate(offsets) if o is not None]
-            if ctx_tok and offsets[ctx_tok[0]][0] <= s_char and offsets[ctx_tok[-1]][1] >= e_char:
-                st = next(j for j in ctx_tok if offsets[j][1] > s_char)
-                en = next(j for j in reversed(ctx_tok) if offsets[j][0] < e_char)
-                if st <= en:
-                    w.start, w.end = st, en
+            spans = [_token_span(offsets, ctx_tok, ans) for ans in answers[ex]]
+            if spans[0] is not None:
+                w.start, w.end = spans[0]
+            w.targets = tuple(dict.fromkeys(sp for sp in spans if sp is not None))
         out.append(w)
     return out
+
+
+def _token_span(offsets, ctx_tok: list[int], answer: tuple[str, int]) -> Optional[tuple[int, int]]:
+    """Token positions of an answer (text, character start), None when the window does not hold it."""
+    text, s_char = answer
+    e_char = s_char + len(text)
+    if not ctx_tok or offsets[ctx_tok[0]][0] > s_char or offsets[ctx_tok[-1]][1] < e_char:
+        return None
+    st = next(j for j in ctx_tok if offsets[j][1] > s_char)
+    en = next(j for j in reversed(ctx_tok) if offsets[j][0] < e_char)
+    return (st, en) if st <= en else None

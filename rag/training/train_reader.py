@@ -43,6 +43,11 @@ class TrainConfig:
     eval_limit: Optional[int] = None
     bf16: Optional[bool] = None   # None: only where the CPU does bf16 in hardware
     weights: str = "int8"         # final weights: int8 with row scales (rag/training/quantize.py) or fp16
+    # "first": the first annotator's answer is the target (SQuAD's reference training script);
+    # "all": every distinct annotated answer in the window is a target, the question's loss the
+    # mean over them (39% of the answerable training questions have 2-5 distinct spans), so
+    # each question still weighs one and the reader learns every acceptable boundary
+    answers: str = "first"
 
 
 def _batches(windows, batch_size: int, rng: random.Random):
@@ -69,6 +74,25 @@ def _tensors(windows, idx):
     starts = torch.tensor([windows[i].start for i in idx])
     ends = torch.tensor([windows[i].end for i in idx])
     return ids, tt, mask, starts, ends
+
+
+def multi_target_loss(start_logits, end_logits, windows, idx):
+    """Cross-entropy of start and end, averaged over each window's annotated answers (the
+    [CLS] token when the window holds none), then over the batch."""
+    import torch
+
+    k = max(1, max(len(windows[i].targets) for i in idx))
+    tgt = torch.zeros((len(idx), k, 2), dtype=torch.long)
+    weight = torch.zeros((len(idx), k))
+    for r, i in enumerate(idx):
+        ts = windows[i].targets or ((0, 0),)
+        for j, (a, b) in enumerate(ts):
+            tgt[r, j, 0], tgt[r, j, 1] = a, b
+            weight[r, j] = 1.0 / len(ts)
+    ls = torch.log_softmax(start_logits.float(), -1)
+    le = torch.log_softmax(end_logits.float(), -1)
+    nll = -(ls.gather(1, tgt[:, :, 0]) + le.gather(1, tgt[:, :, 1])) / 2  # (batch, k)
+    return (nll * weight).sum(1).mean()
 
 
 def evaluate(model, tokenizer, examples, cfg: TrainConfig, bf16: bool) -> dict:
@@ -113,6 +137,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     np.random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     bf16 = hardware.bf16_fast() if cfg.bf16 is None else cfg.bf16
+    if cfg.answers not in ("first", "all"):
+        raise ValueError(f"--answers {cfg.answers!r}: use 'first' or 'all'")
 
     base = resolve_model_path("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
@@ -154,8 +180,12 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
                 break
             ids, tt, mask, starts, ends = _tensors(windows, idx)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                outp = model(input_ids=ids, token_type_ids=tt, attention_mask=mask,
-                             start_positions=starts, end_positions=ends)
+                if cfg.answers == "all":
+                    outp = model(input_ids=ids, token_type_ids=tt, attention_mask=mask)
+                    outp.loss = multi_target_loss(outp.start_logits, outp.end_logits, windows, idx)
+                else:
+                    outp = model(input_ids=ids, token_type_ids=tt, attention_mask=mask,
+                                 start_positions=starts, end_positions=ends)
             outp.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
