@@ -138,12 +138,15 @@ class Answer:
     # the first part of an extractive `text`: the short answer and who reports it; `text` goes on
     # to quote the sentence that holds it (the UI shows that part smaller, above quote [1])
     lead: Optional[str] = None
+    # the rest of that `text`: the sentence holding the short answer, quoted and marked [1]
+    context: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "text": self.text,
             "lead": self.lead,
+            "context": self.context,
             "short": self.short.to_dict() if self.short else None,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason.to_dict() if self.abstain_reason else None,

@@ -50,6 +50,9 @@ def test_budget_saving_figure_with_quote(bundled_assistant):
     assert ans.text.startswith(ans.short.text) and ans.text.endswith("[1]")
     q1 = ans.quotes[0]
     assert f"“{q1.text}”" in ans.text and q1.start <= ans.short.start and ans.short.end <= q1.end
+    # the two parts are typed fields (the UI shows them apart without cutting the text)
+    assert ans.lead.startswith(ans.short.text) and ans.context == f"“{q1.text}” [1]"
+    assert ans.text == f"{ans.lead} — {ans.context}" and ans.to_dict()["context"] == ans.context
     assert_quotes_verbatim(bundled_assistant, ans)
     assert any("US$900 million" in q.text for q in ans.quotes)
     assert set(ans.timings) >= {"retrieve_ms", "answer_ms", "total_ms"}

@@ -102,11 +102,13 @@ def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
     assert TRAIN_JSON.exists(), "the training set is ../shared/datasets/squad2-train"
     out = tmp_path / "reader"
     r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out", str(out),
-                        "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6"],
+                        "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6",
+                        "--answers", "all"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((out / "training.json").read_text())
     assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
+    assert meta["config"]["answers"] == "all"  # the shipped reader's training mode
     (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
     assert span is None or PASSAGE[span.start:span.end] == span.text
 

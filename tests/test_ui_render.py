@@ -90,7 +90,7 @@ def test_answer_leads_large_and_its_sentence_follows_smaller_linked_to_quote_1()
     sentence = _quote(i, i + len("The value is 42."))
     short = _quote(i + len("The value is "), i + len("The value is 42"))
     a = Answer("What is the value?", f"42 — “{sentence.text}” [1]", quotes=[sentence], short=short,
-               lead="42", timings={"total_ms": 5})
+               lead="42", context=f"“{sentence.text}” [1]", timings={"total_ms": 5})
     html = render.render_answer(a)
     text = html.split('<div class="rag-text">', 1)[1]
     assert text.startswith("42<div class=\"rag-context\">")  # the short answer first, alone

@@ -248,7 +248,7 @@ class Answerer:
         first = quotes[0] if quotes else None
         holds = (first is not None and first.doc_id == short.doc_id
                  and first.start <= short.start and short.end <= first.end)
-        lead, text = answer_text(short.text, agree, differ, source_of, n_docs, first.text if holds else None)
+        lead, sentence_part, text = answer_text(short.text, agree, differ, source_of, n_docs, first.text if holds else None)
         support = []
         if len(agree) > 1:
             support = [SupportGroup(short.text, tuple(quote_of(s.span) for s in agree))]
@@ -258,7 +258,8 @@ class Answerer:
                                   quote_of(s.span).date, "other-measure" if s.other_measure else "value",
                                   quote_of(s.span)) for s in agree[:1] + differ]
         return Answer(ev.question, text, quotes=quotes, support=support, conflicts=conflicts, short=short,
-                      confidence=round(best.p_correct, 4), read=read, lead=lead)
+                      confidence=round(best.p_correct, 4), read=read, lead=lead,
+                      context=sentence_part)
 
     def _quoted_sentence(self, ev: Evidence, c: Candidate) -> Span:
         """The sentence quoted for an answer: the one holding it, and the next when the answer

@@ -25,25 +25,28 @@ def abstention_text(words: str) -> str:
 
 
 def answer_text(value: str, agree: list, differ: list, source_of: Callable, n_docs: int,
-                context: Optional[str] = None) -> tuple[str, str]:
-    """(lead, text). The lead: the value, who reports it, and who reports what else. The text:
-    the lead, then `context`, the sentence of quote [1] that holds the value, so the answer
-    reads as a statement a reader can check in place (the UI bolds the value inside that quote)."""
+                context: Optional[str] = None) -> tuple[str, Optional[str], str]:
+    """(lead, sentence, text). The lead: the value, who reports it, and who reports what else.
+    The sentence: `context` (the sentence of quote [1] that holds the value) quoted and marked
+    [1], or None. The text: the lead, then that sentence, so the answer reads as a statement a
+    reader can check in place (the UI shows the two parts from these fields, never by cutting
+    the text, and bolds the value inside the quote)."""
     same_measure = [d for d in differ if not d.other_measure]
     if same_measure:  # each side is shown with its own quote in the conflicts section
         sides = [agree[0]] + same_measure
         text = "The sources differ — " + "; ".join(
             f"{source_of(s.span)}: {s.mention.text if s.mention else value}" for s in sides) + "."
-        return text, text
-    text = value
+        return text, None, text
+    lead = value
     if len(agree) > 1:
-        text += f" (reported by {len(agree)} of {n_docs} articles)"
+        lead += f" (reported by {len(agree)} of {n_docs} articles)"
     if differ:
-        text += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
+        lead += "; " + "; ".join(f"{source_of(d.span)} also reports {d.mention.text} (a different count)"
                                  for d in differ)
     if context and context.strip() != value.strip():
-        return text, f"{text} — “{context}” [1]"
-    return text, text
+        sentence = f"“{context}” [1]"
+        return lead, sentence, f"{lead} — {sentence}"
+    return lead, None, lead
 
 
 def with_warnings(text: str, warnings: Sequence) -> str:

@@ -196,11 +196,11 @@ def render_answer(answer: Answer) -> str:
     for w in answer.warnings:  # shown as its own block, not inside the text
         text = text.replace(f"\n\n⚠ {w.words}", "")
     body = answer_text_html(text, answer.quotes)
-    if answer.lead and text.startswith(answer.lead) and len(text) > len(answer.lead):
+    if answer.lead:  # an extractive answer: its parts are typed fields
         # the answer itself large; the sentence it stands in (quote [1]) smaller beneath it
-        rest = text[len(answer.lead):].lstrip(" —")
-        body = (f'{answer_text_html(answer.lead, answer.quotes)}'
-                f'<div class="rag-context">{answer_text_html(rest, answer.quotes)}</div>')
+        body = answer_text_html(answer.lead, answer.quotes)
+        if answer.context:
+            body += f'<div class="rag-context">{answer_text_html(answer.context, answer.quotes)}</div>'
     return (f'<div class="rag-msg rag-answer">{rewritten}'
             f'<div class="rag-text">{body}</div>{warnings}'
             f'{_support_html(answer)}{_conflicts_html(answer)}{quotes_html}{_footer(answer)}</div>')
