@@ -138,12 +138,9 @@ def test_absent_name_variants_ask_about_a_name_no_article_contains():
     assert real(rows) == [{"qid": "x"}]
 
 
-def test_absent_name_rows_teach_the_weights_but_not_the_threshold(monkeypatch):
+def test_absent_name_rows_teach_the_weights_but_not_the_threshold():
     pytest.importorskip("sklearn")
-    from rag.training import fit_decision
     from rag.training.fit_decision import ABSENT_NAME, fit_with_threshold
-
-    monkeypatch.setattr(fit_decision, "ABSENT_NAME_WEIGHT", 0.5)  # what `--absent-names 0.5` sets
 
     rng = random.Random(5)
 
@@ -154,7 +151,7 @@ def test_absent_name_rows_teach_the_weights_but_not_the_threshold(monkeypatch):
         r = {"article": article, "answerable": answerable,
              "candidates": [{"features": f, "f1": 1.0 if answerable else 0.0}]}
         if synthetic:
-            r["synthetic"] = ABSENT_NAME
+            r["synthetic"], r["weight"] = ABSENT_NAME, 0.5  # what `--absent-names 0.5` gives each variant
         return r
 
     base = [row(a, q % 2 == 0, 0) for a in "AB" for q in range(100)]
