@@ -33,6 +33,7 @@ import bisect
 import math
 import os
 import pickle
+import re
 import tempfile
 import threading
 import time
@@ -211,6 +212,25 @@ class SparseCache:
         self._checked = 0.0
         self._build_s = 0.0
         self._lock = threading.Lock()
+        self._swept = False
+
+    def torn(self) -> list[Path]:
+        """Temporary snapshot files no live process is writing: what a writer killed mid-write
+        left behind. Each writer names its file after its process id (bm25-<pid>-*.tmp), so
+        another process's file being written now is never taken for one."""
+        if not self.dir.is_dir():
+            return []
+        out = []
+        for f in self.dir.glob("*.tmp"):
+            m = re.match(r"bm25-(\d+)-", f.name)
+            if m is None or not _alive(int(m.group(1))):
+                out.append(f)
+        return out
+
+    def _sweep(self) -> None:
+        """Remove torn temporary files (once per process, on first use, and after each write)."""
+        for f in self.torn():
+            f.unlink(missing_ok=True)
 
     def invalidate(self) -> None:
         """After a write: bring the index up to date now (and persist it), so the
@@ -226,6 +246,9 @@ class SparseCache:
             wait = max(self.refresh_s, 3 * self._build_s)
             if self._index is not None and not force and now - self._checked < wait:
                 return self._index
+            if not self._swept:
+                self._swept = True
+                self._sweep()
             gen = self.store.generation()
             self._checked = now
             if self._index is None or self._index.generation != gen:
@@ -244,7 +267,7 @@ class SparseCache:
 
         h = Health()
         if self.dir.exists():
-            tmp = list(self.dir.glob("*.tmp"))
+            tmp = self.torn()
             if tmp:
                 h.problems.append(Problem("sparse", None, f"{len(tmp)} torn temporary file(s) in {self.dir}"))
         idx = self._load(self.store.generation())
@@ -300,13 +323,27 @@ class SparseCache:
         idx = base.updated(self.store, gen)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f"bm25-{os.getpid()}-", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(idx, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self._path(gen))
             for old in self.dir.glob("bm25-*.pkl"):
                 if old != self._path(gen):
                     old.unlink(missing_ok=True)
+            self._sweep()
         except OSError:
             pass  # a read-only index dir still answers; it just rebuilds next start
         return idx
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine: the index dir is local)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

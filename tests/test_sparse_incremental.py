@@ -106,3 +106,34 @@ def test_check_finds_a_stale_or_missing_cache_and_rebuild_repairs_it(tmp_path):
     assert len(list(a.sparse.dir.glob("bm25-*.pkl"))) == 1
     health = a.sparse.check()
     assert health.ok and not health.notes
+
+
+def test_a_killed_writers_temporary_snapshot_is_swept_and_a_live_writers_is_left_alone(tmp_path):
+    """A process killed while writing its BM25 snapshot leaves bm25-<pid>-*.tmp behind: the next
+    process to use the index removes it (doctor then has nothing to report), while a file a
+    live process is writing now is neither reported nor touched."""
+    import os
+    import subprocess
+    import sys
+
+    a = Assistant(index_dir=tmp_path / "idx", embedder=HashEmbedder())
+    a.ingest([_write(tmp_path / "in" / "vns-2025-01-01-one.txt",
+                     "Ferry news\n\nThe Quillbrook ferry carried 4,317 passengers last week.\n")])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    killed = a.sparse.dir / f"bm25-{int(dead.stdout)}-x1.tmp"
+    killed.write_bytes(b"torn")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        writing = a.sparse.dir / f"bm25-{live.pid}-x2.tmp"
+        writing.write_bytes(b"being written")
+        problems = a.sparse.check().problems
+        assert [p.detail for p in problems] == [f"1 torn temporary file(s) in {a.sparse.dir}"]
+        nxt = SparseCache(a.store, tmp_path / "idx")  # the next process to open the index
+        assert nxt.get().query(terms("Quillbrook"), 3)[0][0].doc_id == "vns-2025-01-01-one"
+        assert not killed.exists() and writing.exists()
+        assert nxt.check().ok
+    finally:
+        live.kill()
+        live.wait()
+    os.unlink(writing)
