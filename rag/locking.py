@@ -49,6 +49,17 @@ def me() -> dict:
             "start": _start_ticks(os.getpid()) or "", "cmd": " ".join(sys.argv)[:200]}
 
 
+def running(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # runs, as another user
+    return _state(pid) not in ("Z", "X")
+
+
 def holder_gone(holder: dict) -> bool:
     """True only when the holder provably no longer runs: it was on this machine
     (same host name and boot) and its pid is not running, is a zombie, or is
@@ -61,13 +72,7 @@ def holder_gone(holder: dict) -> bool:
         return False
     if pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # runs, as another user
-    if _state(pid) in ("Z", "X"):
+    if not running(pid):
         return True
     start = _start_ticks(pid)
     return bool(holder.get("start")) and start is not None and start != str(holder["start"])

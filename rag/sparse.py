@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from .locking import running
 from .planted import evidence_flags
 from .store import ChunkRecord, Store
 from .textnorm import terms
@@ -223,7 +224,7 @@ class SparseCache:
         out = []
         for f in self.dir.glob("*.tmp"):
             m = re.match(r"bm25-(\d+)-", f.name)
-            if m is None or not _alive(int(m.group(1))):
+            if m is None or not running(int(m.group(1))):
                 out.append(f)
         return out
 
@@ -335,15 +336,3 @@ class SparseCache:
             pass  # a read-only index dir still answers; it just rebuilds next start
         return idx
 
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id runs (on this machine: the index dir is local)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
