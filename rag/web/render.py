@@ -192,15 +192,16 @@ def render_answer(answer: Answer) -> str:
     quotes = "".join(quote_card(q, n, short=answer.short) for n, q in enumerate(answer.quotes, start=1))
     quotes_html = f'<div class="rag-section">Sources</div>{quotes}' if quotes else ""
     warnings = "".join(f'<div class="rag-conflict rag-warning">⚠ {esc(w.words)}</div>' for w in answer.warnings)
-    text = answer.text
-    for w in answer.warnings:  # shown as its own block, not inside the text
-        text = text.replace(f"\n\n⚠ {w.words}", "")
-    body = answer_text_html(text, answer.quotes)
     if answer.lead:  # an extractive answer: its parts are typed fields
         # the answer itself large; the sentence it stands in (quote [1]) smaller beneath it
         body = answer_text_html(answer.lead, answer.quotes)
         if answer.context:
             body += f'<div class="rag-context">{answer_text_html(answer.context, answer.quotes)}</div>'
+    else:  # an LLM answer: its text, the warnings shown as their own block
+        text = answer.text
+        for w in answer.warnings:
+            text = text.replace(f"\n\n⚠ {w.words}", "")
+        body = answer_text_html(text, answer.quotes)
     return (f'<div class="rag-msg rag-answer">{rewritten}'
             f'<div class="rag-text">{body}</div>{warnings}'
             f'{_support_html(answer)}{_conflicts_html(answer)}{quotes_html}{_footer(answer)}</div>')
