@@ -335,4 +335,3 @@ class SparseCache:
         except OSError:
             pass  # a read-only index dir still answers; it just rebuilds next start
         return idx
-
