@@ -103,12 +103,12 @@ def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
     out = tmp_path / "reader"
     r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out", str(out),
                         "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6",
-                        "--answers", "all"],
+                        "--answers", "all", "--negatives", "0.5"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((out / "training.json").read_text())
     assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
-    assert meta["config"]["answers"] == "all"  # the shipped reader's training mode
+    assert meta["config"]["answers"] == "all" and meta["config"]["negatives"] == 0.5
     (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
     assert span is None or PASSAGE[span.start:span.end] == span.text
 
@@ -202,3 +202,24 @@ def test_multi_target_loss_is_the_reference_loss_for_one_answer_and_the_mean_for
     two = [Window(0, [0] * 7, [0] * 7, [None] * 7, 2, 3, ((2, 3), (4, 6)))]
     mean = sum((ce(start[:1], torch.tensor([s])) + ce(end[:1], torch.tensor([e]))) / 2 for s, e in ((2, 3), (4, 6))) / 2
     assert torch.allclose(multi_target_loss(start[:1], end[:1], two, [0]), mean)
+
+
+def test_distractor_passages_share_the_question_words_and_never_hold_its_answer():
+    """--negatives: a question's extra no-answer passage is the same article's other paragraph
+    that BM25 ranks first for it, skipping one that states the answer; other articles' paragraphs
+    are never used, and a rate of 0 adds none."""
+    from rag.training.squad import Example, distractors
+
+    own = "The Varga Bridge was opened in 1998 by the mayor, Tran Van Binh."
+    states = "Mayor Tran Van Binh, who opened the bridge, later retired."
+    near = "The bridge was closed in 2004 for repairs ordered by the city council."
+    far = "Rice exports rose in the third quarter."
+    other_article = "The bridge opened by the mayor in Hue spans the Perfume River."
+    ex = [Example("q1", "A", "Who opened the bridge?", own, [("Tran Van Binh", own.index("Tran"))]),
+          Example("q2", "A", "When was the bridge closed?", near, [("2004", near.index("2004"))]),
+          Example("q3", "A", "x", states, []), Example("q4", "A", "y", far, []),
+          Example("q5", "B", "z", other_article, [])]
+    got = dict(distractors(ex, 1.0, 13))
+    assert got[0] == near          # `states` ranks higher but holds the answer; B is never used
+    assert got[1] in (own, states)
+    assert distractors(ex, 0.0, 13) == []

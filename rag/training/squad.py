@@ -7,12 +7,15 @@ paragraph are near-duplicates of each other, so a split by question would leak.
 from __future__ import annotations
 
 import json
+import random
 import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
+
+import numpy as np
 
 from ..answering.windows import Window, make_windows  # noqa: F401  (re-exported for training)
 
@@ -91,3 +94,55 @@ def best_f1(prediction: Optional[str], golds: list[str]) -> float:
     if not prediction:
         return 0.0
     return max(f1(prediction, g) for g in golds)
+
+
+def distractors(examples: list[Example], rate: float, seed: int) -> list[tuple[int, str]]:
+    """Negative passages for reader training: for a `rate` share of the questions (chosen with
+    `seed`), the other paragraph of the same article that BM25 (bm25s, the retrieval side's own
+    scorer and term normalisation) ranks first for the question, skipping any paragraph that
+    holds one of the question's annotated answers. Returned as (example index, paragraph); its
+    target is no answer.
+
+    Why: in the product the reader reads the best few retrieved passages, most of which do not
+    answer, and its span and no-answer scores are compared across them. SQuAD windows come only
+    from the question's own paragraph, so the reader never learns to say "not here" to a passage
+    that merely shares the question's words. Training on such passages as no-answer is Clark &
+    Gardner's (2018) remedy for multi-paragraph reading."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    from ..textnorm import terms
+
+    rng = random.Random(seed)
+    by_article: dict[str, list[str]] = {}
+    for e in examples:
+        paras = by_article.setdefault(e.article, [])
+        if not paras or paras[-1] != e.context:
+            if e.context not in paras:
+                paras.append(e.context)
+    indexes = {}
+    for art, paras in by_article.items():
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in terms(p)] for p in paras]
+        bm = bm25s.BM25()
+        bm.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        indexes[art] = (bm, vocab, paras)
+    out = []
+    for i, e in enumerate(examples):
+        if rng.random() >= rate:
+            continue
+        bm, vocab, paras = indexes[e.article]
+        q = [vocab[t] for t in terms(e.question) if t in vocab]
+        if not q:
+            continue
+        scores = bm.get_scores(q)
+        golds = [normalize_answer(a) for a, _ in e.answers]
+        for j in np.argsort(-scores, kind="stable"):
+            p = paras[int(j)]
+            if scores[int(j)] <= 0:
+                break
+            if p == e.context or any(g and g in normalize_answer(p) for g in golds):
+                continue
+            out.append((i, p))
+            break
+    return out

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import hardware
 from ..answering.reader import ReaderTuning, decode_window
-from .squad import (CALIBRATION_ARTICLES, DEFAULT_TRAIN_JSON, best_f1, load_examples, make_windows,
-                    split_by_article)
+from .squad import (CALIBRATION_ARTICLES, DEFAULT_TRAIN_JSON, best_f1, distractors, load_examples,
+                    make_windows, split_by_article)
 
 
 @dataclass
@@ -48,6 +48,11 @@ class TrainConfig:
     # mean over them (39% of the answerable training questions have 2-5 distinct spans), so
     # each question still weighs one and the reader learns every acceptable boundary
     answers: str = "first"
+    # the share of questions given one extra window with no answer: the same article's other
+    # paragraph that BM25 ranks first for the question (squad.distractors). 0: SQuAD's own
+    # windows only. Teaches "not here" for passages that share the question's words but do not
+    # answer it, as the passages retrieval puts before the reader mostly are.
+    negatives: float = 0.0
 
 
 def _batches(windows, batch_size: int, rng: random.Random):
@@ -153,6 +158,18 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
         held_ex = random.Random(cfg.seed + 1).sample(held_ex, min(cfg.eval_limit, len(held_ex)))
     windows = make_windows(tokenizer, [e.question for e in train_ex], [e.context for e in train_ex],
                            cfg.max_length, cfg.stride, answers=[e.answers for e in train_ex])
+    n_negative = 0
+    if cfg.negatives > 0:
+        negs = distractors(train_ex, cfg.negatives, cfg.seed)
+        neg_windows = make_windows(tokenizer, [train_ex[i].question for i, _ in negs], [p for _, p in negs],
+                                   cfg.max_length, cfg.stride)
+        first = {}
+        for w in neg_windows:  # the paragraph's first window only: one extra window per question
+            first.setdefault(w.example, w)
+        for k, w in first.items():
+            w.example = negs[k][0]
+        windows += list(first.values())
+        n_negative = len(first)
 
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
@@ -165,7 +182,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     ]
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
-    print(f"reader training: {len(train_ex)} questions -> {len(windows)} windows; held out "
+    print(f"reader training: {len(train_ex)} questions -> {len(windows)} windows ({n_negative} of them "
+          f"other paragraphs, no answer); held out "
           f"{len(held_ex)} questions ({', '.join(CALIBRATION_ARTICLES)}); {total} steps; "
           f"bf16={bf16}; CPU {hardware.describe()}", file=sys.stderr, flush=True)
 
