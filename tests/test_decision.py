@@ -161,3 +161,43 @@ def test_absent_name_rows_teach_the_weights_but_not_the_threshold():
     x = {"margin": 1.0, "unknown_terms": 0.0}
     assert taught.p(dict(x, unknown_terms=1.0)) < plain.p(dict(x, unknown_terms=1.0))  # learned
     assert taught.threshold == pytest.approx(plain.threshold, abs=0.1)  # chosen on the real rows
+
+
+def test_fit_decision_adds_the_held_out_questions_of_other_fold_readers(tmp_path):
+    """Cross-fitting: `fit-decision --fold DIR` fits and compares the decision on the questions
+    of every reader's own held-out articles (read from its training.json), leave one article out
+    over all of them; two readers holding out the same article are refused, naming it."""
+    pytest.importorskip("sklearn")
+    from rag.training.fit_decision import run
+
+    rng = random.Random(7)
+
+    def rows(articles):
+        out = []
+        for a in articles:
+            for q in range(60):
+                answerable = q % 2 == 0
+                f = {name: 0.0 for name in FEATURES}
+                f["margin"] = rng.gauss(1.0 if answerable else -1.0, 1.0)
+                out.append({"article": a, "qid": f"{a}{q}", "paragraph": f"{a}{q // 3}", "answerable": answerable,
+                            "candidates": [{"features": f, "f1": 1.0 if answerable else 0.0}]})
+        return out
+
+    def reader(name, held):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "training.json").write_text(json.dumps({"held_out_articles": held}))
+        return d
+
+    main, fold = reader("main", ["A", "B"]), reader("fold1", ["C", "D"])
+    cache = tmp_path / "rows.json"
+    cache.write_text(json.dumps(rows("AB")))
+    (tmp_path / "rows-fold1.json").write_text(json.dumps(rows("CD")))  # the fold's cache, beside --cache
+    meta = run(main, tmp_path, cache=cache, option="logistic, previous 22 features", folds=(fold,))
+    assert meta["fitted_on"] == ["A", "B", "C", "D"] and meta["questions"] == 240
+    assert sorted(meta["leave_one_article_out"]) == ["A", "B", "C", "D"]
+    assert meta["folds"] == {str(main): ["A", "B"], str(fold): ["C", "D"]}
+    written = json.loads((main / "decision.json").read_text())
+    assert written["meta"]["fitted_on"] == ["A", "B", "C", "D"]
+    with pytest.raises(SystemExit, match="article B is held out by"):
+        run(main, tmp_path, cache=cache, folds=(reader("fold2", ["B", "E"]),))

