@@ -93,14 +93,17 @@ def clashes_of(doc_ids: Iterable[str], clashes: list[TitleClash]) -> list[TitleC
 ORIGIN_STRENGTH = {"bundled": 3, "file": 2, "upload": 1}  # who vouches for the file: the package, the operator, anyone
 
 
-def lead_by_provenance(cands: list, docs: Mapping[str, object], threshold: float) -> list:
+def lead_by_provenance(cands: list, docs: Mapping[str, object], accepts) -> list:
     """Candidates (best first) with one change: when the best comes from a document speaking
     for an outlet (its outlet field) and another document speaking for the same outlet, from
     a stronger origin (the package over a file given to ingest over an upload), has an answer
     the decision also accepts, that answer leads. A file cannot outvote the outlet it claims
     to be: a "correction" named like an outlet's article, a .jsonl line borrowing its name.
     The other answer is still read, cross-checked and shown as a side of any disagreement."""
-    passing = [c for c in cands if c.p_correct >= threshold]
+    if not callable(accepts):  # a probability threshold
+        threshold = float(accepts)
+        accepts = lambda c: c.p_correct >= threshold  # noqa: E731
+    passing = [c for c in cands if accepts(c)]
     if len(passing) < 2:
         return cands
 

@@ -7,7 +7,10 @@ words the passages lack, ...) gives the probability that the candidate is right:
 logistic regression (`"kind": "logistic"`) or gradient-boosted trees (`"kind": "trees"`,
 sklearn's HistGradientBoostingClassifier written out as plain JSON node lists, so that
 loading it runs no pickled code). The best candidate is given when that probability
-reaches the threshold, otherwise the assistant abstains. The model and threshold are
+reaches the threshold, otherwise the assistant abstains; or, with `"gate": "margin"`, whether
+to answer is the reader's own: its best margin over the passages read (the best span's score
+minus the no-answer score) must reach the threshold, SQuAD 2.0's null-score-difference
+threshold, while the model still picks which candidate. The model and threshold are
 fitted by `rag fit-decision` on training articles the reader never saw (see
 rag/data/reader/MODEL_CARD.md); this module only applies them.
 """
@@ -73,6 +76,22 @@ class DecisionModel:
     meta: dict = field(default_factory=dict, compare=False)
     kind: str = "logistic"          # or "trees": intercept + the sum of the trees' leaf values
     trees: tuple[Tree, ...] = ()
+    gate: str = "p"                 # what must reach `threshold` to answer: "p" or "margin" (see above)
+
+    def score(self, c: Candidate) -> float:
+        """What this decision compares with its threshold, for one candidate."""
+        return c.read.margin if self.gate == "margin" else c.p_correct
+
+    def accepts(self, c: Candidate) -> bool:
+        """The candidate is one the decision would give (p_correct set: rank_candidates)."""
+        return self.score(c) >= self.threshold
+
+    def answers(self, ranked: list[Candidate]) -> bool:
+        """Whether to answer at all, given the candidates best first: the best one's probability,
+        or (margin gate) the reader's best margin over every passage read."""
+        if not ranked:
+            return False
+        return any(self.accepts(c) for c in ranked) if self.gate == "margin" else self.accepts(ranked[0])
 
     def p(self, features: dict[str, float]) -> float:
         x = np.array([features[f] for f in self.features], dtype=np.float64)
@@ -85,6 +104,8 @@ class DecisionModel:
     def to_json(self) -> dict:
         d = {"kind": self.kind, "features": list(self.features), "intercept": self.intercept,
              "threshold": self.threshold}
+        if self.gate != "p":
+            d["gate"] = self.gate
         if self.kind == "trees":
             d["trees"] = [t.to_json() for t in self.trees]
         else:
@@ -98,16 +119,19 @@ class DecisionModel:
         if missing:
             raise ValueError(f"decision model uses unknown features {sorted(missing)}")
         kind = d.get("kind", "logistic")
+        gate = d.get("gate", "p")
+        if gate not in ("p", "margin"):
+            raise ValueError(f"decision model gate {gate!r} is unknown (p or margin); refit with `rag fit-decision`")
         n = len(d["features"])
         if kind == "trees":
             trees = tuple(Tree.from_json(t, n) for t in d["trees"])
             return cls(tuple(d["features"]), (0.0,) * n, (1.0,) * n, (0.0,) * n, float(d["intercept"]),
-                       float(d["threshold"]), d.get("meta", {}), "trees", trees)
+                       float(d["threshold"]), d.get("meta", {}), "trees", trees, gate)
         if kind != "logistic":
             raise ValueError(f"decision model kind {kind!r} is unknown (logistic or trees); "
                              "refit with `rag fit-decision`")
         return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]),
-                   float(d["intercept"]), float(d["threshold"]), d.get("meta", {}))
+                   float(d["intercept"]), float(d["threshold"]), d.get("meta", {}), gate=gate)
 
     @classmethod
     def margin_only(cls) -> "DecisionModel":
@@ -139,4 +163,4 @@ def feature_matrix(cands: list[Candidate]) -> np.ndarray:
 
 def best_or_none(model: DecisionModel, cands: list[Candidate]) -> Optional[Candidate]:
     ranked = rank_candidates(model, cands)
-    return ranked[0] if ranked and ranked[0].p_correct >= model.threshold else None
+    return ranked[0] if model.answers(ranked) else None

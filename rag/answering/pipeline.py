@@ -113,7 +113,7 @@ class Answerer:
             ev.candidates = self.read(ev)
             if ev.candidates:  # a file cannot outvote the outlet it claims to be (provenance.py)
                 ev.candidates = lead_by_provenance(ev.candidates, self.quotes.get_documents(
-                    {c.doc_id for c in ev.candidates}), self.decision.threshold)
+                    {c.doc_id for c in ev.candidates}), self.decision.accepts)
         return ev
 
     def read(self, ev: Evidence, hits: Optional[list[Hit]] = None) -> list[Candidate]:
@@ -197,7 +197,7 @@ class Answerer:
                           read=read)
         best = ev.candidates[0] if ev.candidates else None
         threshold = self.decision.threshold
-        if best is None or best.p_correct < threshold:
+        if best is None or not self.decision.answers(ev.candidates):
             code = "unknown-terms" if ev.unknown_terms else "no-answer-found"
             words = abstain_words(code, ev.unknown_terms, ev.qtype.kind)
             detail = {"p_correct": round(best.p_correct, 4) if best else None, "threshold": threshold,
@@ -215,17 +215,16 @@ class Answerer:
         sentence = self._quoted_sentence(ev, best)
         read_alone = self.article_answers(ev, best)
         docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id}
-                                         | {sub.hits[0].record.doc_id for sub, _ in read_alone if sub.hits})
+                                         | {sub.hits[0].record.doc_id for sub, _, _ in read_alone if sub.hits})
         # identity of each article's text, hashed once: a copy under another name counts once
         keys = {d: hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest()
                 for d, doc in docs.items()}
         mine = self._article_answer(ev, best, sentence, docs, keys)
-        threshold = self.decision.threshold
         others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs, keys),
-                           answers=c.p_correct >= threshold) for c in cands]
-                  for sub, cands in read_alone]
+                           answers=answers) for c in cands]
+                  for sub, cands, answers in read_alone]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
-               if c.doc_id == best.doc_id and c is not best and c.p_correct >= threshold
+               if c.doc_id == best.doc_id and c is not best and self.decision.accepts(c)
                and (c.end <= best.start or c.start >= best.end)][: self.tuning.article_answers]
         agree, differ = cross_check(ev.question, ev.qtype, mine, others, own)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
@@ -293,7 +292,7 @@ class Answerer:
         bar = self._discussing_bar(sentence)
         return {sp.doc_id for sp in ev.ranked if sp.coverage >= bar}
 
-    def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, list[Candidate]]]:
+    def article_answers(self, ev: Evidence, best: Candidate) -> list[tuple[Evidence, list[Candidate], bool]]:
         """Each other article that discusses the question, read on its own: the reader on its
         best passages and the learned decision on its candidates, as if it were the only article
         indexed. Its answers (best first, at most `Tuning.article_answers`) are verbatim spans of
@@ -332,8 +331,8 @@ class Answerer:
         out = []
         for sub, hits in subs:
             cands = self.read(sub, hits)
-            if cands:
-                out.append((sub, cands[: self.tuning.article_answers]))
+            if cands:  # and whether, read alone, the article would answer at all
+                out.append((sub, cands[: self.tuning.article_answers], self.decision.answers(cands)))
         return out
 
     def _held_covering(self, ev: Evidence, bar: float) -> list[Span]:
