@@ -201,3 +201,62 @@ def test_fit_decision_adds_the_held_out_questions_of_other_fold_readers(tmp_path
     assert written["meta"]["fitted_on"] == ["A", "B", "C", "D"]
     with pytest.raises(SystemExit, match="article B is held out by"):
         run(main, tmp_path, cache=cache, folds=(reader("fold2", ["B", "E"]),))
+
+
+def test_margin_gate_lets_the_model_pick_and_the_reader_margin_decide_whether_to_answer():
+    """With "gate": "margin" the model still ranks the candidates, but the assistant answers
+    when the reader's best margin over every passage read reaches the threshold, whatever the
+    best candidate's probability; the gate survives the JSON round trip; an unknown gate is
+    refused with how to fix it."""
+    from dataclasses import replace
+
+    from rag.answering.decide import best_or_none, rank_candidates
+
+    i = FEATURES.index("span_score")
+    coef = [0.0] * len(FEATURES)
+    coef[i] = 1.0  # ranks by the span score alone
+    model = DecisionModel(FEATURES, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES), tuple(coef), -10.0, 0.5)
+    gated = replace(model, threshold=2.0, gate="margin")
+
+    def cands(*reads):
+        out = [_cand(f"a{k}", score=s, null=n, passage=k) for k, (s, n) in enumerate(reads)]
+        for c in out:
+            c.features = {f: 0.0 for f in FEATURES}
+            c.features.update(margin=c.read.margin, span_score=c.read.score, null_score=c.read.null_score)
+        return out
+
+    # the best span (score 6) has a small margin; another passage's reader margin is 3
+    cs = cands((6.0, 5.5), (4.0, 1.0))
+    assert model.p(cs[0].features) < 0.5 and best_or_none(model, cs) is None  # p gate: abstains
+    pick = best_or_none(gated, cs)
+    assert pick is not None and pick.text == "a0"  # answered, with the model's pick
+    assert gated.answers(rank_candidates(gated, cs)) and not gated.accepts(cs[0]) and gated.accepts(cs[1])
+    assert best_or_none(gated, cands((6.0, 5.5), (4.0, 2.5))) is None  # no passage's margin reaches 2
+    again = DecisionModel.from_json(json.loads(json.dumps(gated.to_json())))
+    assert again.gate == "margin" and again.threshold == 2.0
+    assert "gate" not in model.to_json() and DecisionModel.from_json(model.to_json()).gate == "p"
+    with pytest.raises(ValueError, match="rag fit-decision"):
+        DecisionModel.from_json(dict(gated.to_json(), gate="vote"))
+
+
+def test_a_margin_gate_threshold_is_fitted_on_the_readers_margins():
+    """fit-decision's margin option: the threshold is a reader margin chosen on the training
+    rows (best SQuAD 2.0 F1 within the false-abstention cap), not a probability."""
+    pytest.importorskip("sklearn")
+    from rag.training.fit_decision import fit_with_threshold, outcomes, scores_at
+
+    rng = random.Random(3)
+    rows = []
+    for a in "AB":
+        for q in range(120):
+            answerable = q % 2 == 0
+            f = {name: 0.0 for name in FEATURES}
+            f["margin"] = rng.gauss(-1.0 if answerable else -5.0, 1.0)  # a reader whose margins run negative
+            rows.append({"article": a, "qid": f"{a}{q}", "paragraph": f"{a}{q // 3}", "answerable": answerable,
+                         "candidates": [{"features": f, "f1": 1.0 if answerable else 0.0}]})
+    m = fit_with_threshold(rows, "logistic", ("margin",), {"C": 1.0, "gate": "margin"})
+    assert m.gate == "margin" and -5.0 < m.threshold < -1.0
+    out = outcomes(rows, m)
+    assert [o[0] for o in out[:3]] == [r["candidates"][0]["features"]["margin"] for r in rows[:3]]
+    s = scores_at(out, m.threshold)
+    assert s["false_abstention"] <= 0.15 and s["abstention_recall"] > 0.8
