@@ -202,9 +202,13 @@ def test_model_field_shows_what_the_backend_uses(app):
         def pick(backend: str) -> None:
             page.locator("#rag-backend input").click()
             page.get_by_role("option", name=backend, exact=True).click()
-            want = model_field(backend, llm)["value"]
+            want = model_field(backend, llm)
             page.wait_for_function("([sel, v]) => document.querySelector(sel).value === v",
-                                   arg=["#rag-model textarea, #rag-model input", want])
+                                   arg=["#rag-model textarea, #rag-model input", want["value"]])
+            # openai and ollama show the same model name: wait for the line under it too ("...
+            # sent to the ollama server at ..."), which can update after the value on a busy machine
+            page.wait_for_function("([sel, t]) => document.querySelector(sel).innerText.includes(t)",
+                                   arg=["#rag-model", want["info"][:28]])
 
         assert "local-model" not in field.input_value()  # backend none: no model is used
         assert "none" in field.input_value() and field.is_disabled()
