@@ -8,14 +8,14 @@ on, are asked through the real pipeline (retrieval, sentence scoring, reader). E
 candidate's features (answering/evidence.py FEATURES) are labelled right when its
 answer overlaps a gold answer with token F1 >= 0.5 (never for unanswerable questions).
 Several decision models (OPTIONS: logistic regressions and gradient-boosted trees over
-feature sets) are compared leave-one-article-out: fit on one calibration article,
-measured on the other. Each option's threshold is the one that maximises SQuAD 2.0 F1
+feature sets) are compared leave-one-article-out: fitted on all calibration articles but
+one, measured on that one. Each option's threshold is the one that maximises SQuAD 2.0 F1
 while abstaining wrongly on at most an inner cap of the answerable questions, chosen on
 out-of-fold probabilities of its training part only; the inner cap is the largest
 (INNER_CAPS) whose false abstention on the held-out articles stays within
 MAX_FALSE_ABSTENTION. The option with the best mean
 held-out SQuAD 2.0 F1 among those whose mean held-out false abstention stays within
-MAX_FALSE_ABSTENTION is refitted on both articles and shipped. The held-out
+MAX_FALSE_ABSTENTION is refitted on all of them and shipped. The held-out
 measuring sets (Rhine, eval/gold.jsonl, the conflict corpus) play no part.
 
 Two articles are little to fit and compare on. `--fold READER_DIR` (repeatable) adds the
