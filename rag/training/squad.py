@@ -114,14 +114,12 @@ def distractors(examples: list[Example], rate: float, seed: int) -> list[tuple[i
     from ..textnorm import terms
 
     rng = random.Random(seed)
-    by_article: dict[str, list[str]] = {}
+    by_article: dict[str, dict[str, None]] = {}  # each article's paragraphs, in order, once
     for e in examples:
-        paras = by_article.setdefault(e.article, [])
-        if not paras or paras[-1] != e.context:
-            if e.context not in paras:
-                paras.append(e.context)
+        by_article.setdefault(e.article, {})[e.context] = None
     indexes = {}
-    for art, paras in by_article.items():
+    for art, seen in by_article.items():
+        paras = list(seen)
         vocab: dict[str, int] = {}
         ids = [[vocab.setdefault(t, len(vocab)) for t in terms(p)] for p in paras]
         bm = bm25s.BM25()
