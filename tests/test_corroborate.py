@@ -124,3 +124,59 @@ def test_a_count_of_what_happened_to_others_is_no_conflict_for_a_population():
     other = _article("b", "The collapse left 31 injured.", "31 injured")
     assert cross_check(q, question_type(q), best, [[other]])[1] == []
     assert not comparable(parse("nearly four decades old", "number"), parse("31 injured", "number"))
+
+
+def _stated(doc_id: str, sentence: str, value: str, date=None) -> ArticleAnswer:
+    a = _article(doc_id, sentence, value, date=date)
+    a.answers, a.stated = False, True
+    return a
+
+
+def test_an_article_stating_the_same_date_in_other_words_corroborates():
+    q = "When was the railway line built?"
+    best = _article("a", "The line, built in 1911, is a key freight link.", "1911")
+    reader_miss = _article("b", "Trains will not run for three weeks.", "three weeks")
+    stated = _stated("b", "The line, dating from 1911, carries chemicals.", "1911")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[reader_miss, stated]])
+    assert [s.span.doc_id for s in agree_sides] == ["a", "b"] and differ == []
+    assert agree_sides[1].span.text == "The line, dating from 1911, carries chemicals."
+
+
+def test_a_unit_joined_by_a_hyphen_is_read_with_its_figure():
+    from rag.answering.extract import mentions, value_phrase
+
+    sentence = "Police set up an exclusion zone with a two-kilometre radius."
+    i = sentence.index("two")
+    s, e = value_phrase(sentence, i, i + 3, "number")
+    assert sentence[s:e].startswith("two-kilometre")
+    assert agree(parse(sentence[s:e], "number"), parse("2 km", "number"))
+    assert [m.text for m in mentions("a 28-metre vessel", "number")] == ["28"]  # the short answer stays the figure
+
+
+def test_an_equal_figure_that_counts_something_else_does_not_corroborate():
+    q = "How many people died in the fire?"
+    best = _article("a", "Twelve people died in the fire.", "Twelve people")
+    wagons = _stated("b", "Twelve wagons left the rails.", "Twelve wagons")
+    injured = _stated("c", "Twelve people were injured, the hospital said.", "Twelve people")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[wagons], [injured]])
+    assert [s.span.doc_id for s in agree_sides] == ["a"] and differ == []
+
+
+def test_an_equal_count_of_what_was_asked_corroborates_and_a_stated_value_never_conflicts():
+    q = "How many people were injured?"
+    best = _article("a", "The blast left 17 injured.", "17 injured")
+    same = _stated("b", "Seventeen people were injured, police said.", "Seventeen people")
+    other = _stated("c", "Twenty people were injured, the union said.", "Twenty people")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[same], [other]])
+    assert [s.span.doc_id for s in agree_sides] == ["a", "b"]
+    assert differ == []  # a value found, not read as the article's answer, is no side of a disagreement
+
+
+def test_a_value_an_article_only_states_is_never_a_side_of_a_disagreement():
+    q = "How many workers died in the blast?"
+    best = _article("a", "Three workers died in the blast.", "Three workers")
+    unsure = _article("b", "The blast shook the town.", "the town")
+    unsure.answers = False  # its reader's answer is under the decision threshold
+    five = _stated("b", "Five workers died in the blast, the union said.", "Five workers")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[unsure, five]])
+    assert [s.span.doc_id for s in agree_sides] == ["a"] and differ == []

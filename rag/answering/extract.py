@@ -115,7 +115,7 @@ def value_phrase(sentence: str, start: int, end: int, kind: str) -> tuple[int, i
     across sources: a bare figure with the noun it counts ("31" -> "31 injured"), a name with
     the titles before it ("Elena Varga" -> "Mayor Elena Varga")."""
     if kind == "number" and re.fullmatch(r"[\d.,]+|[A-Za-z]+", sentence[start:end].split()[-1] if sentence[start:end].split() else ""):
-        return start, _extend_noun(sentence, end)
+        return start, _extend_noun(sentence, end, hyphen=True)
     if kind == "person":
         while True:
             m = re.search(r"([A-Za-z][\w.]*)\s+$", sentence[:start])
@@ -125,10 +125,16 @@ def value_phrase(sentence: str, start: int, end: int, kind: str) -> tuple[int, i
     return start, end
 
 
-def _extend_noun(sentence: str, end: int, max_words: int = 3) -> int:
-    """Extend a number mention over the noun it counts ("258 million doses")."""
+def _extend_noun(sentence: str, end: int, max_words: int = 3, hyphen: bool = False) -> int:
+    """Extend a number mention over the noun it counts ("258 million doses"); with `hyphen`,
+    over a unit joined to it by a hyphen first ("two-kilometre radius"), which the value
+    compared across articles needs and the short answer does not ("80-year proud tradition"
+    for "how long is the tradition" reads worse than "80")."""
+    joined = re.match(r"-[A-Za-zÀ-ỹĐđ][\w’']*", sentence[end:]) if hyphen else None
+    if joined:
+        end += joined.end()
     pos = end
-    count = 0
+    count = 1 if joined else 0
     for m in re.finditer(r"\s+([A-Za-zÀ-ỹĐđ][\w’'-]*)", sentence[end:]):
         if m.start() != pos - end:
             break

@@ -25,11 +25,12 @@ from ..embeddings import CachedEmbedder
 from ..planted import is_layout_token, is_question_shaped, screen_hits
 from ..provenance import lead_by_provenance
 from ..retrieve import Hit
+from ..textnorm import terms
 from .corroborate import ArticleAnswer, cross_check
 from .decide import DecisionModel, load_decision, rank_candidates
 from .evidence import (Candidate, Evidence, candidate_features, passages_to_read, read_key, reading_window,
                        unknown_key_terms)
-from .extract import Mention, best_mention, question_type, value_phrase
+from .extract import Mention, QuestionType, best_mention, mentions, question_type, value_phrase
 from .lazyspans import score_spans_lazily
 from .reader import ReadSpan, SpanReader, get_reader
 from .render import abstain_words, abstention_text, answer_text
@@ -222,6 +223,7 @@ class Answerer:
         mine = self._article_answer(ev, best, sentence, docs, keys)
         others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs, keys),
                            answers=answers) for c in cands]
+                  + self._stated_in(ev, sub, docs, keys)
                   for sub, cands, answers in read_alone]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
                if c.doc_id == best.doc_id and c is not best and self.decision.accepts(c)
@@ -282,6 +284,19 @@ class Answerer:
         return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
                              doc.date if doc else None)
 
+    def _stated_in(self, ev: Evidence, sub: Evidence, docs: dict, keys: dict) -> list[ArticleAnswer]:
+        """An article's stated values (stated_values) as answers that can only agree."""
+        doc = docs.get(sub.hits[0].record.doc_id) if sub.hits else None
+        if doc is None:
+            return []
+        out = []
+        # rank: after every retrieved chunk (the sentence may lie in none of them)
+        for sp, m in self.stated_values(ev.question, ev.qtype, doc, len(ev.hits)):
+            m0, m1 = value_phrase(sp.text, m.start, m.end, ev.qtype.kind)  # "two" -> "two-kilometre radius"
+            out.append(ArticleAnswer(sp.doc_id, sp, Mention(m0, m1, sp.text[m0:m1]), keys.get(sp.doc_id, ""),
+                                     doc.date, answers=False, stated=True))
+        return out
+
     def _discussing_bar(self, sentence: Span) -> float:
         """The coverage a sentence needs for its article to discuss the question (as much of it
         as a cross-source passage must cover, relative to the answer's sentence)."""
@@ -331,8 +346,27 @@ class Answerer:
         out = []
         for sub, hits in subs:
             cands = self.read(sub, hits)
-            if cands:  # and whether, read alone, the article would answer at all
-                out.append((sub, cands[: self.tuning.article_answers], self.decision.answers(cands)))
+            # and whether, read alone, the article would answer at all (an article without any
+            # candidate stays: it can still agree through a value it states, stated_values)
+            out.append((sub, cands[: self.tuning.article_answers], bool(cands) and self.decision.answers(cands)))
+        return out
+
+    @staticmethod
+    def stated_values(question: str, qtype: QuestionType, doc: Document, rank: int = 0) -> list[tuple[Span, Mention]]:
+        """The values of the asked kind (figures, dates, names) that an article states in a
+        sentence sharing a word with the question, in the article's order. The article was read
+        on its best passages only; an equal value elsewhere in it is the article reporting the
+        same fact in other words ("The line, dating from 1911, ..." beside an answer "built in
+        1911", in a passage retrieval ranked too low to read). corroborate.cross_check counts
+        one only when it measures what was asked, and never as a side of a disagreement."""
+        if qtype.kind not in ("number", "date", "time", "person"):
+            return []
+        q_terms = set(terms(question))
+        out = []
+        for s, e in split_sentences(doc.text, doc.body_start):
+            text = doc.text[s:e]
+            if q_terms & set(terms(text)):
+                out += [(Span(doc.doc_id, s, e, text, rank), m) for m in mentions(text, qtype.kind)]
         return out
 
     def _held_covering(self, ev: Evidence, bar: float) -> list[Span]:
