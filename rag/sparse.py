@@ -287,10 +287,11 @@ class SparseCache:
 
     def rebuild(self) -> SparseIndex:
         """Throw away every snapshot (in memory and on disk, torn ones too) and build
-        the index afresh from the store, persisted for the current generation."""
+        the index afresh from the store, persisted for the current generation. A temporary
+        file another live process is writing now is left to it (its rename would fail)."""
         with self._lock:
             if self.dir.exists():
-                for f in list(self.dir.glob("*.tmp")) + list(self.dir.glob("bm25-*.pkl")):
+                for f in self.torn() + list(self.dir.glob("bm25-*.pkl")):
                     f.unlink(missing_ok=True)
             self._index = None
             self._checked = 0.0

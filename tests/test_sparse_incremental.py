@@ -133,6 +133,9 @@ def test_a_killed_writers_temporary_snapshot_is_swept_and_a_live_writers_is_left
         assert nxt.get().query(terms("Quillbrook"), 3)[0][0].doc_id == "vns-2025-01-01-one"
         assert not killed.exists() and writing.exists()
         assert nxt.check().ok
+        # `rag doctor --repair` rebuilds the cache: the live writer's file stays too
+        nxt.rebuild()
+        assert writing.exists() and nxt.check().ok
     finally:
         live.kill()
         live.wait()
