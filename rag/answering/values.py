@@ -135,6 +135,7 @@ def _number(text: str) -> Optional[float]:
     return number_from_words(text)
 
 
+@lru_cache(maxsize=4096)  # pure, and the same phrases come back question after question (values are frozen)
 def parse_amount(text: str) -> Optional[Amount]:
     num = _number(text)
     if num is None:
@@ -258,6 +259,7 @@ def parse_when(text: str, article_date: Optional[str] = None) -> Optional[When]:
     return When(int(year.group(1))) if year else None
 
 
+@lru_cache(maxsize=4096)
 def parse_person(text: str) -> Optional[Person]:
     from nameparser import HumanName
     from unidecode import unidecode
