@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .textnorm import STOPWORDS
+
 # Words after which a period does not end a sentence.
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "inc", "ltd", "co",
@@ -27,14 +29,57 @@ _WORD_RE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 _NEXT_RE = re.compile(r"\s*(\S)")
 
 
+# Plain text wrapped at a fixed column (e-mail, terminal and newsletter exports): a line break
+# inside a paragraph is a space, not a sentence end. Such text has no line longer than this.
+_WRAP_MAX = 120
+_LINE_END_WORD = re.compile(r"(\w+)\W*$")
+
+
+def wrap_width(text: str, start: int = 0, end: int | None = None) -> int:
+    """The column text[start:end] is hard-wrapped at, or 0 when it is not: at least three lines,
+    none over _WRAP_MAX characters, and most of them within a fifth of the longest (prose broken
+    at a fixed width, not a list of short lines)."""
+    lengths = [len(line.rstrip()) for line in text[start:end].split("\n") if line.strip()]
+    if len(lengths) < 3:
+        return 0
+    width = max(lengths)
+    if width > _WRAP_MAX or sum(n >= 0.8 * width for n in lengths) * 2 < len(lengths):
+        return 0
+    return width
+
+
+def _soft_break(text: str, at: int, end: int, width: int) -> bool:
+    """Whether the line break at text[at] only wraps a sentence: the line is as long as the
+    text's wrap width allows and the sentence plainly goes on (the next line starts in lower
+    case or with a figure, or this one ends with a comma or a function word: "the Bank of" / "England
+    reopened"). A headline followed by its first sentence stays apart."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:at].rstrip()
+    if not width or len(line) < 0.6 * width or at + 1 >= end or text[at + 1] in "\r\n":
+        return False
+    nxt = _NEXT_RE.match(text, at + 1, end)
+    if nxt is None or nxt.start(1) > text.find("\n", at + 1, end) >= 0:
+        return False  # a blank line follows: a paragraph break
+    first = nxt.group(1)
+    if first.islower() or first.isdigit():
+        return True
+    last = _LINE_END_WORD.search(line)
+    return line.endswith(",") or (last is not None and last.group(1).lower() in STOPWORDS)
+
+
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans of text[start:end], trimmed of surrounding whitespace."""
+    """Sentence spans of text[start:end], trimmed of surrounding whitespace. A line break is
+    a sentence end, except inside a paragraph of text hard-wrapped at a fixed column."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     seg_start = start
+    width = wrap_width(text, start, end) if "\n" in text[start:end] else 0
     for m in _END_RE.finditer(text, start, end):
         stop = m.end()
-        if m.group() != "\n":
+        if m.group() == "\n":
+            if _soft_break(text, m.start(), end, width):
+                continue
+        else:
             # Look only at the tail of the segment and match the next character in
             # place: slicing the whole segment / the rest of the text here made
             # splitting quadratic (minutes for a 100 KB text with no capitals).
