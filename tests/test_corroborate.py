@@ -180,3 +180,22 @@ def test_a_value_an_article_only_states_is_never_a_side_of_a_disagreement():
     five = _stated("b", "Five workers died in the blast, the union said.", "Five workers")
     agree_sides, differ = cross_check(q, question_type(q), best, [[unsure, five]])
     assert [s.span.doc_id for s in agree_sides] == ["a"] and differ == []
+
+
+def test_a_count_stated_without_what_the_question_says_happened_does_not_corroborate():
+    q = "How many miners died in the explosion?"
+    best = _article("a", "The explosion trapped 147 miners underground.", "147 miners")
+    underground = _stated("b", "There were 147 miners underground at the time of the explosion.", "147 miners")
+    agree_sides, _ = cross_check(q, question_type(q), best, [[underground]])
+    assert [s.span.doc_id for s in agree_sides] == ["a"]
+    died = _stated("c", "All 147 miners died in the explosion.", "147 miners")
+    assert [s.span.doc_id for s in cross_check(q, question_type(q), best, [[died]])[0]] == ["a", "c"]
+
+
+def test_names_are_not_looked_for_in_the_text_of_other_articles():
+    from rag.answering.pipeline import Answerer
+    from rag.documents import Document
+
+    doc = Document("b", "Fire", "b.txt", "The prosecutor in Stary Wądół said the warehouse fire is under investigation.")
+    q = "Who speaks for the prosecutor in the warehouse fire?"
+    assert Answerer.stated_values(q, question_type(q), doc) == []

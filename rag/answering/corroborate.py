@@ -101,40 +101,40 @@ def _same_kind(a: "ArticleAnswer", v: Value, best: "ArticleAnswer", best_value: 
 
 
 def _agrees(a: "ArticleAnswer", best: "ArticleAnswer", best_value: Value, kind: str,
-            best_rate: Optional[str], asked: frozenset[str], asks_role: bool) -> bool:
+            best_rate: Optional[str], asked: frozenset[str], q_pred: Optional[str]) -> bool:
     v = value_of(a.mention.text, kind, a.date)
     if v is None or rate(a.sentence.text, a.mention.end) != best_rate:
         return False
     if a.stated:
-        return agree(v, best_value) and _counts_what_was_asked(a, v, best, best_value, asked, asks_role)
+        return agree(v, best_value) and _counts_what_was_asked(a, v, best, best_value, asked, q_pred)
     if kind not in ("number", "date", "time", "person") and same_statement(a.sentence.text, best.sentence.text):
         return True
     return agree(v, best_value)
 
 
 def _counts_what_was_asked(a: "ArticleAnswer", v: Value, best: "ArticleAnswer", best_value: Value,
-                           asked: frozenset[str], asks_role: bool) -> bool:
+                           asked: frozenset[str], q_pred: Optional[str]) -> bool:
     """A value the article states (not its reader's answer) is the same fact as the answer only
     when it is a value of what was asked: "built in 1911" beside "dating from 1911" is, but
     "12 wagons" is not the same fact as "12 people died" because the figures are equal.
     - a sum of money or a quantity with a unit: the equal value in the same currency or
       dimension ("two-kilometre radius" and "2 km") is specific enough;
-    - a bare count or a share: what happened to it, when the sentence says, must be a word of
-      the question or of the answer's own phrase ("seventeen people were *injured*" for "how
-      many were injured", never "12 people were injured" for "how many died"); otherwise what
+    - a bare count or a share: when the question says what happened ("how many miners *died*"),
+      the sentence must say it too ("147 miners were underground" is not a death toll); what
+      happened to the figure, when the sentence says, must be a word of the question or of the
+      answer's own phrase (never "12 people were injured" for "how many died"); otherwise what
       it counts must be ("60 divers" for "how many divers");
-    - a date: the equal date; a name: a person's name, holding the same post when asked for one."""
+    - a date: the equal date (names are not looked for this way, see stated_values)."""
     if isinstance(v, Amount) and isinstance(best_value, Amount):
         if v.unit and v.unit != "%":
             return True
-        m = measure(a.mention.text)
         pred = predicate(a.sentence.text, a.mention.start, a.mention.end)
+        if q_pred is not None and pred != q_pred and q_pred not in terms(a.sentence.text):
+            return False
         links = asked | measure(best.mention.text)
         if pred is not None and pred not in links:
             return False  # "12 people were injured" is not "12 people died"
-        return bool(m & links) or pred is not None
-    if isinstance(v, Person):
-        return _same_kind(a, v, best, best_value, asks_role)
+        return bool(measure(a.mention.text) & links) or pred is not None
     return isinstance(v, When)
 
 
@@ -185,11 +185,12 @@ def cross_check(question: str, qtype: QuestionType, best: ArticleAnswer,
     best_rate = rate(best.sentence.text, best.mention.end)
     best_pred_set = {best_pred} if best_pred else set()
     asked = frozenset(q_terms | head | best_pred_set)
+    q_pred = predicate(question, 0, 0) if kind == "number" else None  # "how many miners *died*"
     for answers in others:
         answers = [a for a in answers if a.doc_id not in seen_docs and not (a.text_key and a.text_key in seen_texts)]
         if not answers:
             continue  # an article never corroborates or contradicts itself (nor its copy)
-        same = next((a for a in answers if _agrees(a, best, best_value, kind, best_rate, asked, asks_role)), None)
+        same = next((a for a in answers if _agrees(a, best, best_value, kind, best_rate, asked, q_pred)), None)
         if same is not None:
             seen_docs.add(same.doc_id)
             seen_texts.add(same.text_key)

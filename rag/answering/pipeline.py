@@ -353,13 +353,15 @@ class Answerer:
 
     @staticmethod
     def stated_values(question: str, qtype: QuestionType, doc: Document, rank: int = 0) -> list[tuple[Span, Mention]]:
-        """The values of the asked kind (figures, dates, names) that an article states in a
+        """The values of the asked kind (figures, dates, times) that an article states in a
         sentence sharing a word with the question, in the article's order. The article was read
         on its best passages only; an equal value elsewhere in it is the article reporting the
         same fact in other words ("The line, dating from 1911, ..." beside an answer "built in
         1911", in a passage retrieval ranked too low to read). corroborate.cross_check counts
-        one only when it measures what was asked, and never as a side of a disagreement."""
-        if qtype.kind not in ("number", "date", "time", "person"):
+        one only when it measures what was asked, and never as a side of a disagreement.
+        Not names: without telling a person from a place (a capitalised run is either), an
+        article that merely mentions "Stary Wądół" would confirm it as the answer to "who"."""
+        if qtype.kind not in ("number", "date", "time"):
             return []
         q_terms = set(terms(question))
         out = []
