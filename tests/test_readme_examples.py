@@ -5,8 +5,8 @@ checkout (`python -m rag` with the repository first on PYTHONPATH); python block
 with exec. They run in a scratch folder laid out like the repository (rag/, eval/,
 tests/data/ linked in), so the default index ./index, and everything the examples write
 (out/...), lands there and never in the repository. Two substitutions keep the test
-fast, both made in the scratch folder only: eval/gold.jsonl and
-tests/data/conflict_corpus_gold.jsonl are their first GOLD_SUBSET questions.
+fast, both made in the scratch folder only: eval/gold.jsonl and every
+tests/data/*_gold.jsonl are their first GOLD_SUBSET questions.
 
 Skipped commands are listed in SKIPS, each with its reason: a running server, a model
 backend that is not installed, or a long run. The list must stay small and every entry
@@ -105,12 +105,13 @@ def _scratch(tmp: Path) -> Path:
     for f in (ROOT / "eval").iterdir():
         if f.name != "gold.jsonl":
             (work / "eval" / f.name).symlink_to(f)
+    golds = [(ROOT / "eval" / "gold.jsonl", work / "eval" / "gold.jsonl")]
     for f in (ROOT / "tests" / "data").iterdir():
-        if f.name != "conflict_corpus_gold.jsonl":
+        if f.name.endswith("_gold.jsonl"):  # every corpus's gold file, cut like eval/gold.jsonl
+            golds.append((f, work / "tests" / "data" / f.name))
+        else:
             (work / "tests" / "data" / f.name).symlink_to(f)
-    for src, dst in ((ROOT / "eval" / "gold.jsonl", work / "eval" / "gold.jsonl"),
-                     (ROOT / "tests" / "data" / "conflict_corpus_gold.jsonl",
-                      work / "tests" / "data" / "conflict_corpus_gold.jsonl")):
+    for src, dst in golds:
         lines = src.read_text(encoding="utf-8").splitlines()[:GOLD_SUBSET]
         dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (work / "ui.py").symlink_to(ROOT / "ui.py")
