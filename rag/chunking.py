@@ -73,7 +73,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     seg_start = start
-    width = wrap_width(text, start, end) if "\n" in text[start:end] else 0
+    width = wrap_width(text, start, end) if text.find("\n", start, end) >= 0 else 0
     for m in _END_RE.finditer(text, start, end):
         stop = m.end()
         if m.group() == "\n":
