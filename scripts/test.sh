@@ -28,4 +28,5 @@ export PATH="$PWD/$VENV/bin:$PATH"   # the venv's `rag` and `chroma` commands fo
 # `-n 0` in the arguments runs everything in one process.
 workers=$(nproc 2>/dev/null || echo 1)
 [ "$workers" -gt 4 ] && workers=4
-exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile "$@"
+# --durations: the slowest tests are printed at the end of every run, so the next trim starts from figures.
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile --durations=30 "$@"
