@@ -24,6 +24,9 @@ class HashEmbedder(Embedder):
     kernel = "hash"
     dim = 384
 
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim  # smaller for tests that only need many vectors stored (HNSW insert cost grows with it)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):

@@ -260,3 +260,29 @@ def test_a_margin_gate_threshold_is_fitted_on_the_readers_margins():
     assert [o[0] for o in out[:3]] == [r["candidates"][0]["features"]["margin"] for r in rows[:3]]
     s = scores_at(out, m.threshold)
     assert s["false_abstention"] <= 0.15 and s["abstention_recall"] > 0.8
+
+
+def test_the_threshold_has_the_best_squad2_f1_within_the_false_abstention_cap():
+    """choose_threshold scores every candidate threshold at once; checked against scoring each
+    one with scores_at (the definition) on random outcomes with ties, both kinds of gate score
+    (probabilities and reader margins) and questions without candidates."""
+    from rag.training.fit_decision import NO_CANDIDATE, choose_threshold, scores_at
+
+    rng = random.Random(7)
+    for _ in range(150):
+        margin = rng.random() < 0.5
+        out = [(NO_CANDIDATE if rng.random() < 0.05 else
+                round(rng.uniform(-4, 4), 1) if margin else round(rng.random(), 2),
+                rng.choice([0.0, 0.4, 0.5, 2 / 3, 1.0]), rng.random() < 0.55)
+               for _ in range(rng.randint(5, 120))]
+        cap = rng.choice([0.0, 0.05, 0.15, 1.0])
+        t = choose_threshold(out, cap)
+        got = scores_at(out, t)
+        grid = sorted({p for p, _, _ in out if p > NO_CANDIDATE} | {0.0, -5.0})
+        feasible = [scores_at(out, g) for g in grid]
+        feasible = [s for s in feasible if s["false_abstention"] is None or s["false_abstention"] <= cap]
+        if not feasible:  # no threshold keeps false abstention within the cap
+            assert t == 0.0
+            continue
+        assert got["false_abstention"] is None or got["false_abstention"] <= cap
+        assert got["squad2_f1"] == pytest.approx(max(s["squad2_f1"] for s in feasible)), (t, cap)

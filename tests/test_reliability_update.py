@@ -343,9 +343,15 @@ def _assert_remove_run(r: dict, label: str, target: str) -> None:
     assert r["final_doctor"] == [] and r["leftover_chunks"] == 0, (label, r["final_doctor"])
 
 
+# SIGKILLs that must land per operation and store: one after each Chroma write (3-5), the
+# rest at moments spread over the operation. 10 until 2026-11-26; 8 keeps every write and
+# at least 3 moments in between covered, and the test took a fifth of the suite's time.
+MIN_KILLS = 8
+
+
 def _kill_everywhere(z: Zygote, url, store: str) -> dict:
     """Kill each operation right after each of its Chroma writes, then at moments spread
-    over its uninterrupted duration (4 at least, more until at least 10 kills landed)."""
+    over its uninterrupted duration (4 at least, more until at least MIN_KILLS landed)."""
     stats = {}
     for op in ("update", "remove"):
         calib = z.operate(url, op, target="harbour" if op == "remove" else None)
@@ -370,7 +376,7 @@ def _kill_everywhere(z: Zygote, url, store: str) -> dict:
         for n in range(1, writes + 1):
             run(f"after write {n} of {writes}", kill_after=n)
         timed = 0
-        while timed < 4 or (c["kills"] < 10 and timed < 14):
+        while timed < 4 or (c["kills"] < MIN_KILLS and timed < 10):
             frac = (timed % 7 + 0.5) / 7 if timed < 7 else (timed % 7 + 1.0) / 7
             run(f"at {frac * secs:.3f} s of {secs:.3f} s", kill_at=frac * secs)
             timed += 1
@@ -393,7 +399,7 @@ def test_kill_updates_and_removals_on_both_stores(tmp_path):
             server.stop()
     for store, stats in (("local", local), ("server", remote)):
         for op, s in stats.items():
-            assert s["kills"] >= 10, (store, op, s)
+            assert s["kills"] >= MIN_KILLS, (store, op, s)
             assert s["lost"] == 0
             print(f"\n[reliability] {store} store, {op}: {s['kills']} SIGKILLs landed in {s['runs']} runs "
                   f"({s['writes']} Chroma writes, {s['seconds']} s uninterrupted); documents lost: {s['lost']}; "
