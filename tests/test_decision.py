@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,3 +287,76 @@ def test_the_threshold_has_the_best_squad2_f1_within_the_false_abstention_cap():
             continue
         assert got["false_abstention"] is None or got["false_abstention"] <= cap
         assert got["squad2_f1"] == pytest.approx(max(s["squad2_f1"] for s in feasible)), (t, cap)
+
+
+def test_with_news_rows_the_false_abstention_cap_holds_in_each_domain():
+    """Wikipedia questions the reader answers confidently and news questions it answers with
+    lower margins: one threshold over the pooled questions keeps the pooled false abstention
+    within the cap and abstains on many answerable news questions; per domain, the cap holds
+    on the news questions too."""
+    from rag.training.fit_decision import choose_threshold, scores_at
+
+    rng = random.Random(3)
+    squad = [(rng.gauss(2.0 if a else -2.0, 1.0), 1.0, a) for a in [True, False] * 400]
+    news = [(rng.gauss(-0.5 if a else -2.5, 1.0), 1.0, a) for a in [True, False] * 40]
+    out = squad + news
+    pooled = choose_threshold(out, 0.15)
+    per_domain = choose_threshold(out, 0.15, ["squad"] * len(squad) + ["news"] * len(news))
+    assert scores_at(news, pooled)["false_abstention"] > 0.15
+    assert scores_at(news, per_domain)["false_abstention"] <= 0.15
+    assert scores_at(squad, per_domain)["false_abstention"] <= 0.15
+
+
+def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set(tmp_path):
+    """`fit-decision --news GOLD` asks a news development set's questions through the real
+    pipeline over its own articles (grouped by event, each event held out in turn), weighs news
+    against Wikipedia by comparison, and refuses a measuring set by name."""
+    pytest.importorskip("sklearn")
+    from rag.training.fit_decision import collect_news, run
+
+    dev = tmp_path / "toy_dev"
+    dev.mkdir()
+    (dev / "wire-2026-01-02-fire.txt").write_text(
+        "Fire at Kelso mill injures four\nKELSO, Jan 2 - A fire at the Kelso paper mill injured four workers on "
+        "Friday, the fire service said. Forty firefighters were sent to the mill.\n", encoding="utf-8")
+    (dev / "herald-2026-01-05-port.txt").write_text(
+        "Port strike ends\nDock workers at Marrow port ended their strike on Monday after nine days. The union "
+        "leader, Ines Carvalho, said the pay rise was 6 percent.\n", encoding="utf-8")
+    gold = tmp_path / "toy_dev_gold.jsonl"
+    lines = [{"id": "t1", "question": "How many workers were injured in the Kelso mill fire?", "answers": ["four"],
+              "sources": ["wire-2026-01-02-fire.txt"]},
+             {"id": "t2", "question": "How long did the Marrow port strike last?", "answers": ["nine days"],
+              "sources": ["herald-2026-01-05-port.txt"]},
+             {"id": "t3", "question": "Who leads the dock workers' union at Marrow port?",
+              "answers": ["Ines Carvalho"], "sources": ["herald-2026-01-05-port.txt"]},
+             {"id": "t4", "question": "What caused the fire at the Kelso mill?", "answers": []}]
+    gold.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    from rag.answering.reader import SHIPPED_READER
+
+    rows = collect_news(SHIPPED_READER, gold, progress=False)
+    by_id = {r["qid"]: r for r in rows}
+    assert by_id["t1"]["article"] == by_id["t4"]["article"] == "news/toy_dev/e1"  # the fire
+    assert by_id["t2"]["article"] == by_id["t3"]["article"] == "news/toy_dev/e0"  # the strike
+    assert any(c["f1"] == 1.0 for c in by_id["t3"]["candidates"]), by_id["t3"]["candidates"]
+    assert not by_id["t4"]["answerable"] and all(c["f1"] == 0.0 for c in by_id["t4"]["candidates"])
+
+    main = tmp_path / "reader"
+    main.mkdir()
+    (main / "training.json").write_text(json.dumps({"held_out_articles": ["A", "B"]}))
+    rng = random.Random(5)
+    squad = []
+    for a in "AB":
+        for q in range(60):
+            f = {name: 0.0 for name in FEATURES}
+            f["margin"] = rng.gauss(1.0 if q % 2 == 0 else -1.0, 1.0)
+            squad.append({"article": a, "qid": f"{a}{q}", "paragraph": f"{a}{q // 3}", "answerable": q % 2 == 0,
+                          "candidates": [{"features": f, "f1": 1.0 if q % 2 == 0 else 0.0}]})
+    cache = tmp_path / "rows.json"
+    cache.write_text(json.dumps(squad))
+    (tmp_path / "rows-news-toy_dev_gold.json").write_text(json.dumps(rows))  # the news cache, beside --cache
+    meta = run(main, tmp_path, cache=cache, news=(gold,))
+    assert meta["fitted_on"] == ["A", "B", "news/toy_dev/e0", "news/toy_dev/e1"]
+    assert "news weight" in meta["option"] and meta["news_sets"] == [str(gold)]
+    assert "in_sample_news" in meta
+    with pytest.raises(SystemExit, match="measuring set"):
+        collect_news(SHIPPED_READER, Path("tests/data/coastal_corpus_gold.jsonl"))

@@ -105,6 +105,89 @@ def ask_all(a, examples, progress: bool = True, synthetic: Optional[str] = None)
     return rows
 
 
+def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> list[dict]:
+    """Per question of a news development set (a gold .jsonl beside its article folder, e.g.
+    eval/newsdev/civic_dev_gold.jsonl and eval/newsdev/civic_dev/): its candidates' features
+    and F1, asked through the real pipeline over that corpus alone. No reader was trained on
+    these articles, so every row is held out for the reader as the SQuAD rows of a fold are.
+
+    Why: a decision fitted on Wikipedia alone kept false abstention at .15 there and let it
+    reach .19-.29 on invented news (stop 9); these rows let the fit see news. Each question's
+    group ("news/CORPUS/EVENT") is its event, so leaving one group out holds out a whole
+    event's articles, as leaving one SQuAD article out does."""
+    from ..assistant import Assistant
+    from ..evaluate.samples import load_gold
+    from ..settings import Settings
+    from .squad import best_f1
+
+    gold_path = Path(gold_path)
+    measuring = {"gold.jsonl"} | {f"{c}_gold.jsonl" for c in ("conflict_corpus", "events_corpus", "regional_corpus",
+                                                               "coastal_corpus")}
+    if gold_path.name in measuring or "squad2-rhine" in str(gold_path):
+        raise SystemExit(f"--news {gold_path}: that is a measuring set; nothing is fitted on it "
+                         "(use a development set such as eval/newsdev/civic_dev_gold.jsonl)")
+    corpus = gold_path.with_name(gold_path.name.removesuffix("_gold.jsonl"))
+    if not corpus.is_dir():
+        raise SystemExit(f"--news {gold_path}: expected its articles in {corpus}/ (the gold file's name "
+                         "without _gold.jsonl)")
+    settings = Settings()
+    settings = settings.model_copy(update={"reader": settings.reader.model_copy(update={"path": reader_dir})})
+    samples = load_gold(gold_path)
+    events = news_events(samples)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rag-fit-news-") as tmp:
+        a = Assistant(index_dir=Path(tmp), settings=settings, bootstrap=False)
+        report = a.ingest([corpus])
+        if not report.ok:
+            raise SystemExit(f"could not index {corpus}: {report.refused}")
+        from tqdm import tqdm
+        for s in tqdm(samples, disable=not progress, file=sys.stderr, unit="q", mininterval=5):
+            ev = a.evidence(s.question)
+            cands = [{"features": c.features, "f1": best_f1(c.text, s.answers) if s.answers else 0.0,
+                      "text": c.text, "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                      "sentence": c.sentence.text if c.sentence else None}
+                     for c in ev.candidates]
+            rows.append({"article": f"news/{corpus.name}/{events[s.id]}", "qid": s.id, "question": s.question,
+                         "paragraph": s.id, "answerable": s.answerable, "golds": list(s.answers),
+                         "tags": list(s.tags), "news": corpus.name, "candidates": cands})
+    return rows
+
+
+def news_events(samples) -> dict[str, str]:
+    """Each question's event: the connected group of articles its `sources` name (questions
+    citing one article belong to one event). A question without sources (unanswerable) joins
+    the event whose articles share the most of its words, else "misc"."""
+    from ..textnorm import terms
+
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for s in samples:
+        src = [str(x) for x in s.extra.get("sources", [])]
+        for x in src[1:]:
+            parent[find(x)] = find(src[0])
+    words: dict[str, set] = {}
+    for s in samples:
+        src = s.extra.get("sources", [])
+        if src:
+            words.setdefault(find(str(src[0])), set()).update(terms(s.question))
+    names = {root: f"e{i}" for i, root in enumerate(sorted(words))}
+    out = {}
+    for s in samples:
+        src = s.extra.get("sources", [])
+        if src:
+            out[s.id] = names[find(str(src[0]))]
+        else:
+            q = set(terms(s.question))
+            best = max(words, key=lambda r: len(q & words[r]), default=None)
+            out[s.id] = names[best] if best is not None and q & words[best] else "misc"
+    return out
+
+
 # Unanswerable questions that name something no article mentions ("How many doses did Vietnam
 # donate to Peru?" over articles that never say Peru). SQuAD 2.0's unanswerable questions are
 # written against their own paragraph, and every name they use is in the ten indexed training
@@ -194,13 +277,14 @@ def _options():
     }
 
 
-def _xy(rows, features):
+def _xy(rows, features, news_weight: float = 1.0):
     X, y, w = [], [], []
     for r in rows:
         for c in r["candidates"]:
             X.append([c["features"][f] for f in features])
             y.append(int(r["answerable"] and c["f1"] >= RIGHT_F1))
-            w.append(r.get("weight", 1.0))  # a variant row weighs what --absent-names says
+            # a variant row weighs what --absent-names says; a news row what the option says
+            w.append(r.get("weight", 1.0) * (news_weight if r.get("news") else 1.0))
     return np.array(X, dtype=np.float64).reshape(-1, len(features)), np.array(y), np.array(w)
 
 
@@ -208,7 +292,7 @@ def fit_model(rows: list[dict], kind: str, features, params: dict):
     """A fitted DecisionModel (threshold 0.5 until chosen) for one option."""
     from ..answering.decide import DecisionModel
 
-    X, y, w = _xy(rows, features)
+    X, y, w = _xy(rows, features, params.get("news_weight", 1.0))
     if kind == "logistic":
         from sklearn.linear_model import LogisticRegression
 
@@ -220,7 +304,8 @@ def fit_model(rows: list[dict], kind: str, features, params: dict):
                              float(lr.intercept_[0]), 0.5, gate=params.get("gate", "p"))
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    clf = HistGradientBoostingClassifier(**params).fit(X, y, sample_weight=w)
+    clf = HistGradientBoostingClassifier(**{k: v for k, v in params.items() if k != "news_weight"}).fit(
+        X, y, sample_weight=w)
     n = len(features)
     model = DecisionModel(tuple(features), (0.0,) * n, (1.0,) * n, (0.0,) * n,
                           float(np.ravel(clf._baseline_prediction)[0]), 0.5, {}, "trees",
@@ -293,15 +378,15 @@ def scores_at(out, threshold: float) -> dict:
     }
 
 
-def choose_threshold(out, max_false_abstention: float = MAX_FALSE_ABSTENTION) -> float:
-    """The threshold with the best SQuAD 2.0 F1 among those that answer enough answerable questions
-    (the lowest such threshold on a tie; 0.0 when none keeps within the cap).
-    Every grid threshold is scored at once from sorted scores and running sums: scoring each
-    with `scores_at` made a ten-article `fit-decision` spend most of its 40 minutes here
-    (thousands of thresholds times thousands of questions, times options, articles and caps)."""
+def _grid(out) -> np.ndarray:
     # every observed score, and one at or under all of them (answer everything: 0 for probabilities)
     scores = [p for p, _, _ in out if p > NO_CANDIDATE]
-    grid = np.array(sorted({round(p, 4) for p in scores} | {min([0.0] + [math.floor(p) - 1.0 for p in scores if p < 0])}))
+    return np.array(sorted({round(p, 4) for p in scores} | {min([0.0] + [math.floor(p) - 1.0 for p in scores if p < 0])}))
+
+
+def _curve(out, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SQuAD 2.0 F1 and false abstention of `out` at every threshold of `grid`, from sorted
+    scores and running sums."""
     p_ans = np.array([p for p, f, a in out if a], dtype=float)
     f_ans = np.array([f for p, f, a in out if a], dtype=float)
     p_una = np.sort(np.array([p for p, f, a in out if not a], dtype=float))
@@ -312,14 +397,37 @@ def choose_threshold(out, max_false_abstention: float = MAX_FALSE_ABSTENTION) ->
     f1_above = np.concatenate([np.cumsum(f_ans[::-1])[::-1], [0.0]])[below_ans]
     below_una = np.searchsorted(p_una, grid, side="left")        # unanswerable abstained on
     squad2 = (f1_above + below_una) / max(len(out), 1)
-    if len(p_ans):
-        ok = below_ans / len(p_ans) <= max_false_abstention + 1e-12
-    else:
-        ok = np.ones(len(grid), dtype=bool)
+    false_abst = below_ans / len(p_ans) if len(p_ans) else np.zeros(len(grid))
+    return squad2, false_abst
+
+
+def choose_threshold(out, max_false_abstention: float = MAX_FALSE_ABSTENTION, domains=None) -> float:
+    """The threshold with the best SQuAD 2.0 F1 among those that answer enough answerable questions
+    (the lowest such threshold on a tie; 0.0 when none keeps within the cap).
+    With `domains` (one label per outcome: "squad", "news"), the cap must hold in every domain
+    and the F1 is the mean over domains, so a few hundred news questions weigh as much as
+    thousands of Wikipedia ones.
+    Every grid threshold is scored at once from sorted scores and running sums: scoring each
+    with `scores_at` made a ten-article `fit-decision` spend most of its 40 minutes here
+    (thousands of thresholds times thousands of questions, times options, articles and caps)."""
+    grid = _grid(out)
+    parts = [out] if domains is None else [[o for o, d in zip(out, domains) if d == k] for k in sorted(set(domains))]
+    squad2 = np.zeros(len(grid))
+    ok = np.ones(len(grid), dtype=bool)
+    for part in parts:
+        f1, fa = _curve(part, grid)
+        squad2 += f1 / len(parts)
+        if any(a for _, _, a in part):
+            ok &= fa <= max_false_abstention + 1e-12
     if not ok.any():
         return 0.0
     squad2 = np.where(ok, squad2, -1.0)
     return float(grid[int(np.argmax(squad2 > squad2.max() - 1e-12))])
+
+
+def domain(row: dict) -> str:
+    """"news" for a row of a news development set (--news), else "squad"."""
+    return "news" if row.get("news") else "squad"
 
 
 def out_of_fold(rows, kind, features, params, folds: int = 5) -> list[tuple[float, float, bool]]:
@@ -349,7 +457,18 @@ def fit_with_threshold(rows, kind, features, params, cap: float = MAX_FALSE_ABST
 
     model = fit_model(rows, kind, features, params)
     oof = out_of_fold(rows, kind, features, params)
-    return replace(model, threshold=choose_threshold([o for o, r in zip(oof, rows) if not r.get("synthetic")], cap))
+    kept = [(o, r) for o, r in zip(oof, rows) if not r.get("synthetic")]
+    return replace(model, threshold=choose_threshold([o for o, _ in kept], cap, _domains([r for _, r in kept])))
+
+
+def _domains(rows):
+    """Per row its domain when news rows take part (choose_threshold then holds the cap in each)."""
+    return [domain(r) for r in rows] if any(r.get("news") for r in rows) else None
+
+
+# How much a news development question weighs against a Wikipedia one in the fit: compared, not
+# guessed (a few hundred news questions beside 3,870 SQuAD ones).
+NEWS_WEIGHTS = (1.0, 4.0, 16.0)
 
 
 # A threshold chosen to abstain wrongly on at most 15% of the answerable questions of some
@@ -365,7 +484,7 @@ def compare(rows) -> dict:
     the inner cap (INNER_CAPS) that keeps its held-out false abstention within the promise."""
     table = {}
     articles = sorted({r["article"] for r in rows})
-    for name, (kind, features, params) in _options().items():
+    for name, (kind, features, params) in options(any(r.get("news") for r in rows)).items():
         by_cap: dict[float, dict] = {cap: {} for cap in INNER_CAPS}
         for held in articles:
             train = [r for r in rows if r["article"] != held]
@@ -374,15 +493,17 @@ def compare(rows) -> dict:
                 continue
             model = fit_model(train, kind, features, params)
             oof = [o for o, r in zip(out_of_fold(train, kind, features, params), train) if not r.get("synthetic")]
+            doms = _domains(real(train))
             held_out = outcomes(real(test), model)
             absent = [p for p, _f, _a in outcomes([r for r in test if r.get("synthetic")], model)]
             for cap in INNER_CAPS:
-                t = choose_threshold(oof, cap)
+                t = choose_threshold(oof, cap, doms)
                 by_cap[cap][held] = {"threshold": t, **scores_at(held_out, t)}
                 if absent:
                     by_cap[cap][held]["absent_name_abstention"] = float(np.mean([p < t for p in absent]))
-        means = {cap: _mean(per.values()) for cap, per in by_cap.items()}
-        within = [cap for cap in INNER_CAPS if means[cap] and means[cap]["false_abstention"] <= MAX_FALSE_ABSTENTION]
+        means = {cap: _domain_mean(per) for cap, per in by_cap.items()}
+        within = [cap for cap in INNER_CAPS if means[cap] and means[cap]["false_abstention"] <= MAX_FALSE_ABSTENTION
+                  and means[cap].get("news", {}).get("false_abstention", 0.0) <= MAX_FALSE_ABSTENTION]
         cap = within[0] if within else min(INNER_CAPS, key=lambda c: means[c].get("false_abstention", 1.0))
         table[name] = {"per_article": by_cap[cap], "mean": means[cap], "cap": cap}
     from ..answering.decide import DecisionModel
@@ -391,18 +512,45 @@ def compare(rows) -> dict:
     return table
 
 
+def _domain_mean(per_group: dict) -> dict:
+    """The mean over held-out groups; with news groups, the mean of the two domains' means
+    (each also kept, under "squad" and "news"), so each domain counts half."""
+    news = [v for k, v in per_group.items() if k.startswith("news/")]
+    squad = [v for k, v in per_group.items() if not k.startswith("news/")]
+    if not news or not squad:
+        return _mean(per_group.values())
+    m_news, m_squad = _mean(news), _mean(squad)
+    both = {k: (m_news[k] + m_squad[k]) / 2 for k in m_news if k in m_squad}
+    return {**both, "news": m_news, "squad": m_squad}
+
+
+def options(news: bool = False) -> dict:
+    """The options compared: `_options()`, each at every NEWS_WEIGHTS when news rows take part."""
+    base = _options()
+    if not news:
+        return base
+    return {f"{name}, news weight {w:g}": (kind, feats, {**params, "news_weight": w})
+            for name, (kind, feats, params) in base.items() for w in NEWS_WEIGHTS}
+
+
 def _mean(results) -> dict:
     results = list(results)
     keys = ("squad2_f1", "f1_answerable", "false_abstention", "abstention_recall", "absent_name_abstention")
-    return {k: float(np.mean([r[k] for r in results])) for k in keys if all(k in r for r in results)} \
-        if results else {}
+    # a group without answerable (or unanswerable) questions has no false abstention (or recall)
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in results if r.get(k) is not None]
+        if vals and all(k in r for r in results):
+            out[k] = float(np.mean(vals))
+    return out
 
 
 def choose(table: dict) -> str:
     """Best mean held-out SQuAD 2.0 F1 among options within the false-abstention cap
     (else the one that abstains least wrongly)."""
-    options = [n for n in _options() if table[n]["mean"]]
-    ok = [n for n in options if table[n]["mean"]["false_abstention"] <= MAX_FALSE_ABSTENTION]
+    options = [n for n in table if "cap" in table[n] and table[n]["mean"]]
+    ok = [n for n in options if table[n]["mean"]["false_abstention"] <= MAX_FALSE_ABSTENTION
+          and table[n]["mean"].get("news", {}).get("false_abstention", 0.0) <= MAX_FALSE_ABSTENTION]
     if ok:
         return max(ok, key=lambda n: table[n]["mean"]["squad2_f1"])
     return min(options, key=lambda n: table[n]["mean"]["false_abstention"])
@@ -419,11 +567,16 @@ def print_table(table: dict, chosen: Optional[str] = None, file=sys.stderr) -> N
         cap = f"{row['cap']:.2f}" if "cap" in row else "–"
         print(f"| {name}{mark} | {cap} | {m['squad2_f1']:.3f} | {m['f1_answerable']:.3f} | {m['abstention_recall']:.3f} "
               f"| {m['false_abstention']:.3f} | {'–' if absent is None else f'{absent:.3f}'} |", file=file)
+        for dom in ("squad", "news"):
+            if dom in m:
+                d = m[dom]
+                print(f"| &nbsp;&nbsp;{dom} articles only | | {d['squad2_f1']:.3f} | {d['f1_answerable']:.3f} "
+                      f"| {d['abstention_recall']:.3f} | {d['false_abstention']:.3f} | – |", file=file)
 
 
 def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache: Optional[Path] = None,
         index_dir: Optional[Path] = None, limit: Optional[int] = None, option: Optional[str] = None,
-        absent_names: float = 0.0, folds: tuple[Path, ...] = ()) -> dict:
+        absent_names: float = 0.0, folds: tuple[Path, ...] = (), news: tuple[Path, ...] = ()) -> dict:
     from ..answering.decide import DECISION_FILE
 
     t0 = time.time()
@@ -454,17 +607,28 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
             if fold_cache is not None:
                 fold_cache.write_text(json.dumps(fold_rows))
         rows += [dict(r, fold=str(fold)) for r in fold_rows]
+    for gold in news:
+        news_cache = cache.with_name(f"{cache.stem}-news-{Path(gold).stem}.json") if cache is not None else None
+        if news_cache is not None and news_cache.exists():
+            news_rows = json.loads(news_cache.read_text())
+        else:
+            news_rows = collect_news(reader_dir, Path(gold))
+            if news_cache is not None:
+                news_cache.write_text(json.dumps(news_rows))
+        rows += news_rows
     if absent_names <= 0:
         rows = real(rows)
     rows = [dict(r, weight=absent_names) if r.get("synthetic") else r for r in rows]
     table = compare(rows)
     chosen = option or choose(table)
-    if chosen not in _options():
-        raise SystemExit(f"unknown option {chosen!r}: one of {', '.join(_options())}")
-    kind, features, params = _options()[chosen]
+    compared = options(bool(news))
+    if chosen not in compared:
+        raise SystemExit(f"unknown option {chosen!r}: one of {', '.join(compared)}")
+    kind, features, params = compared[chosen]
     cap = table[chosen]["cap"]
     model = fit_with_threshold(rows, kind, features, params, cap)
     meta = {"fitted_on": sorted({r["article"] for r in real(rows)}),
+            "news_sets": [str(g) for g in news],
             "folds": {str(r): list(held_out_of(r)) for r in (reader_dir, *folds)},
             "questions": len(real(rows)),
             "absent_name_variants": len(rows) - len(real(rows)), "absent_name_weight": absent_names,
@@ -474,6 +638,8 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
             "leave_one_article_out": table[chosen]["per_article"],
             "options_compared": {n: r["mean"] for n, r in table.items()},
             "in_sample": scores_at(outcomes(real(rows), model), model.threshold),
+            **({"in_sample_news": scores_at(outcomes([r for r in rows if r.get("news")], model), model.threshold)}
+               if news else {}),
             "cpu": hardware.describe(), "minutes": round((time.time() - t0) / 60, 1),
             "command": "rag fit-decision " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["fit-decision"] else [])}
     from dataclasses import replace
@@ -504,13 +670,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--fold", type=Path, action="append", default=[], metavar="READER_DIR",
                    help="also fit on the held-out questions of this reader, trained the same way with other "
                         "articles held out (train-reader --held-out); repeatable (cross-fitting)")
+    p.add_argument("--news", type=Path, action="append", default=[], metavar="GOLD_JSONL",
+                   help="also fit on a news development set: a gold .jsonl whose articles are in the folder "
+                        "of the same name without _gold.jsonl (eval/newsdev/); repeatable. Never a measuring set.")
     a = p.parse_args(argv)
     if not (a.data / "squad2-train.json").exists():
         print(f"error: {a.data / 'squad2-train.json'} not found: pass --data with the squad2-train folder "
               "(../shared/datasets/squad2-train from the project folder).", file=sys.stderr)
         return 2
     run(a.reader, a.data, cache=a.cache, index_dir=a.index, limit=a.limit, option=a.option,
-        absent_names=a.absent_names, folds=tuple(a.fold))
+        absent_names=a.absent_names, folds=tuple(a.fold), news=tuple(a.news))
     return 0
 
 
