@@ -35,6 +35,10 @@ SETS = {
     "coastal_corpus": (ROOT / "tests" / "data" / "coastal_corpus_gold.jsonl",
                        ROOT / "tests" / "data" / "coastal_corpus", 50,
                        {"unanswerable": 10, "corroborated": 14, "conflict": 8, "single-source": 10}),
+    # a news DEVELOPMENT set (economy, politics, courts): for fitting and reading failures, never held out
+    "civic_dev": (ROOT / "eval" / "newsdev" / "civic_dev_gold.jsonl",
+                  ROOT / "eval" / "newsdev" / "civic_dev", 80,
+                  {"unanswerable": 25, "corroborated": 14, "conflict": 10, "single-source": 12}),
 }
 KINDS = {"figure", "date", "name", "money", "list", "place", "other"}
 TAGS = KINDS | {"paraphrase", "no-diacritics", "corroborated", "conflict", "unanswerable",
