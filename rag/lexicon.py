@@ -39,6 +39,10 @@ _WORD_RUN = re.compile(r"\b(?:(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reve
                        + r")\b(?:[\s-]+(?:and\s+)?)?)+", re.I)
 
 
+# a scale word after a vague quantifier states no figure: text2num reads "several hundred" as 100
+_VAGUE_SCALED = re.compile(r"\b(?:several|a\s+few|few|many|some\s+few)\s+(?:hundred|thousand|million|billion)", re.I)
+
+
 def number_from_words(text: str) -> Optional[float]:
     """The value of the first number written in words in `text` ("Sixty people" -> 60.0);
     None for vague amounts ("hundreds", "dozens") and text without one."""
@@ -46,6 +50,8 @@ def number_from_words(text: str) -> Optional[float]:
 
     low = text.lower()
     if any(re.search(rf"\b{v}\b", low) for v in VAGUE_NUMBER_WORDS):
+        return None
+    if _VAGUE_SCALED.search(low):  # "several hundred", "a few thousand": no figure to compare
         return None
     m = _WORD_RUN.search(low)
     if not m:

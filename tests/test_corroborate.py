@@ -61,6 +61,20 @@ def test_vague_values_are_not_values():
     assert value_of("hundreds", "number") is None
     assert value_of("Mayor", "person") is None
     assert value_of("a footbridge", "number") is None
+    # text2num reads "several hundred" as 100: found on a news development set, where
+    # "Several hundred people protested" was shown as disagreeing with "About 300 people"
+    for vague in ("Several hundred people", "a few thousand runners", "many thousands"):
+        assert value_of(vague, "number") is None, vague
+    assert value_of("two hundred people", "number").value == 200
+    assert value_of("Some twelve thousand runners", "number").value == 12000
+
+
+def test_a_vague_count_never_disagrees_with_a_figure():
+    best = _article("gazette", "About 300 people protested outside the town hall.", "About 300 people")
+    other = _article("explainer", "Several hundred people protested outside during the vote.", "Several hundred people")
+    agree, differ = cross_check("How many people protested outside the town hall?", question_type(
+        "How many people protested outside the town hall?"), best, [[other]])
+    assert differ == [] and [s.span.doc_id for s in agree] == ["gazette"]
 
 
 def _article(doc_id: str, sentence: str, value: str, text_key: str = "", date=None) -> ArticleAnswer:
