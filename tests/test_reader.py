@@ -233,3 +233,48 @@ def test_train_reader_names_the_articles_when_a_held_out_one_does_not_exist(tmp_
     assert r.returncode == 2
     assert "no training article is called Rhine" in r.stderr and "Huguenot" in r.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_the_reader_network_gives_transformers_logits_without_importing_it(reader):
+    """answering/bert.py is BERT with a start/end head in plain PyTorch (importing transformers
+    cost each answering process ~2.3 s): on the shipped weights it gives the logits transformers'
+    BertForQuestionAnswering gives, in fp32 and under bf16 autocast, on windows cut by the
+    `tokenizers` library exactly as transformers' fast tokenizer cuts them; and loading the
+    shipped reader imports no transformers module."""
+    import torch
+
+    probe = subprocess.run([sys.executable, "-c", "import sys; from rag.answering.reader import get_reader; "
+                            "r = get_reader(); r.read('Who opened it?', ['The mayor opened it.']); "
+                            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'transformers'))"],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert probe.returncode == 0 and probe.stdout.strip() == "[]", (probe.stdout, probe.stderr[-800:])
+
+    from transformers import AutoConfig, AutoTokenizer, BertForQuestionAnswering
+
+    from rag.answering.windows import make_windows
+
+    text = ARTICLE.read_text(encoding="utf-8")
+    questions = ["How many doses of vaccines did the ministry secure?", "Ai chủ trì hội nghị ở Hà Nội?",
+                 "why " * 120 + "?"]
+    contexts = [text[:3000], text[500:900], text[1000:6000]]
+    hf_tok = AutoTokenizer.from_pretrained(SHIPPED_READER, local_files_only=True)
+    enc = hf_tok(questions[:2], contexts[:2], truncation="only_second", max_length=256, stride=64,
+                 return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+    ours = make_windows(reader.tokenizer, questions[:2], contexts[:2])
+    assert [w.input_ids for w in ours] == enc["input_ids"]
+    assert [w.example for w in ours] == enc["overflow_to_sample_mapping"]
+    assert [[o if o is None else list(o) for o in w.offsets] for w in ours] == [
+        [list(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], enc.sequence_ids(i))]
+        for i in range(len(ours))]
+    assert [w.input_ids for w in make_windows(hf_tok, questions, contexts)] == \
+        [w.input_ids for w in make_windows(reader.tokenizer, questions, contexts)]
+
+    hf = BertForQuestionAnswering(AutoConfig.from_pretrained(SHIPPED_READER, local_files_only=True)).eval()
+    missing, unexpected = hf.load_state_dict(reader.model.state_dict(), strict=False)
+    assert not unexpected and all(k.endswith("position_ids") for k in missing), (missing, unexpected)
+    windows = make_windows(reader.tokenizer, questions, contexts)
+    for bf16 in (False, True):
+        a = SpanReader(model=reader.model, tokenizer=reader.tokenizer, bf16=bf16).logits(windows)
+        b = SpanReader(model=hf, tokenizer=reader.tokenizer, bf16=bf16).logits(windows)
+        for x, y, w in zip(a[0], b[0], windows):
+            assert abs(x[:len(w.input_ids)] - y[:len(w.input_ids)]).max() < 1e-3, bf16

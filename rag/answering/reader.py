@@ -78,9 +78,6 @@ class SpanReader:
 
     def __init__(self, path: Path | str = SHIPPED_READER, tuning: ReaderTuning = ReaderTuning(),
                  bf16: Optional[bool] = None, model=None, tokenizer=None, settings=None):
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-        import torch
-
         self.path = Path(path)
         self.tuning = tuning
         if model is None:
@@ -89,7 +86,7 @@ class SpanReader:
                 raise ConfigError(f"No reader model in {self.path}: set RAG_READER__PATH to a folder "
                                   "written by `rag train-reader`, or reinstall the package.")
             model = load_model(self.path)
-            tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+            tokenizer = load_tokenizer(self.path)
         self.model = model.eval()
         self.tokenizer = tokenizer
         if bf16 is None:
@@ -166,41 +163,54 @@ SCALE_SUFFIX = ".int8_scale"
 
 
 def load_model(folder: Path):
-    """The reader's weights as an fp32 model: from `model.int8.safetensors` (int8 matrices with
-    one fp32 scale per row, written by rag.training.quantize; dequantized here) when the
-    folder has it, else from the fp16/fp32 `model.safetensors`."""
-    import torch
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
+    """The reader's weights as an fp32 model (answering/bert.py, no transformers import): from
+    `model.int8.safetensors` (int8 matrices with one fp32 scale per row, written by
+    rag.training.quantize; dequantized here) when the folder has it, else from the fp16/fp32
+    `model.safetensors` that `rag train-reader` writes."""
+    import json
 
-    int8 = folder / INT8_WEIGHTS
-    if not int8.exists():
-        return AutoModelForQuestionAnswering.from_pretrained(folder, local_files_only=True, torch_dtype=torch.float32)
-    import transformers
+    import torch
     from safetensors.numpy import load_file
 
-    stored = load_file(str(int8))  # numpy: dequantizing is one multiply per matrix, no thread pool
+    from .bert import BertConfig, BertQA
+
+    int8 = folder / INT8_WEIGHTS
+    weights = int8 if int8.exists() else folder / "model.safetensors"
+
+    def refuse(why: str):
+        from ..errors import ConfigError
+        fix = (f"rewrite it with `python -m rag.training.quantize {folder}`" if weights == int8
+               else "train it again with `rag train-reader`")
+        return ConfigError(f"{weights} does not fit {folder / 'config.json'} ({why}): {fix}.")
+
+    if not weights.exists():
+        from ..errors import ConfigError
+        raise ConfigError(f"No reader weights in {folder} ({INT8_WEIGHTS} or model.safetensors): set "
+                          "RAG_READER__PATH to a folder written by `rag train-reader`, or reinstall the package.")
+    stored = load_file(str(weights))  # numpy: dequantizing is one multiply per matrix, no thread pool
     state = {}
     for name, t in stored.items():
         if not name.endswith(SCALE_SUFFIX):
             scale = stored.get(name + SCALE_SUFFIX)
             state[name] = torch.from_numpy(t.astype(np.float32) * scale if scale is not None else t.astype(np.float32))
-    config = AutoConfig.from_pretrained(folder, local_files_only=True)
-    cls = getattr(transformers, (config.architectures or ["BertForQuestionAnswering"])[0])
-    error = None
     try:
-        # from the state dict directly: no random initialisation of weights that are then replaced
-        model = cls.from_pretrained(None, config=config, state_dict=state, dtype=torch.float32)
-    except (RuntimeError, ValueError, KeyError) as e:
-        model, error = None, e
-    have = set(model.state_dict()) if model is not None else set()
-    missing = sorted(have - set(state) - {k for k in have if k.endswith("position_ids")})
-    unexpected = sorted(set(state) - have)
-    if model is None or missing or unexpected:
+        config = BertConfig.from_dict(json.loads((folder / "config.json").read_text(encoding="utf-8")))
+        return BertQA(config).load(state).eval()
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise refuse(str(e)[:300]) from None
+
+
+def load_tokenizer(folder: Path):
+    """The reader's tokenizer (`tokenizer.json`, the `tokenizers` library itself: what
+    transformers' fast tokenizer wraps, without importing transformers)."""
+    from tokenizers import Tokenizer
+
+    path = folder / "tokenizer.json"
+    if not path.exists():
         from ..errors import ConfigError
-        raise ConfigError(f"{int8} does not fit {folder / 'config.json'} (missing {missing[:3]}, unexpected "
-                          f"{unexpected[:3]}{'; ' + str(error)[:200] if error else ''}): rewrite it with "
-                          f"`python -m rag.training.quantize {folder}`.")
-    return model
+        raise ConfigError(f"No tokenizer.json in {folder}: set RAG_READER__PATH to a folder written by "
+                          "`rag train-reader`, or reinstall the package.")
+    return Tokenizer.from_file(str(path))
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """Tokenised (question, passage) windows for the span reader, shared by training and answering."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Optional
+
+_TOKENIZER_LOCK = threading.Lock()
 
 
 @dataclass
@@ -26,20 +29,28 @@ def make_windows(tokenizer, questions: list[str], contexts: list[str], max_lengt
     A question longer than a third of a window is cut to its first tokens (SQuAD questions are
     short; a pasted paragraph must not leave no room for the passage)."""
     limit = max(8, max_length // 3)
-    cut = []
-    for q in questions:
-        enc_q = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
-        offs = enc_q["offset_mapping"]
-        cut.append(q[:offs[limit - 1][1]] if len(offs) > limit else q)
-    questions = cut
-    enc = tokenizer(questions, contexts, truncation="only_second", max_length=max_length, stride=stride,
-                    return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+    # the `tokenizers` library directly (transformers' fast tokenizer wraps it: `backend_tokenizer`),
+    # doing what that wrapper does for return_overflowing_tokens: truncate only the passage with a
+    # stride, and list each encoding's overflowing windows after it
+    tok = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    with _TOKENIZER_LOCK:  # truncation and padding are settings of the shared tokenizer object
+        tok.no_padding()
+        tok.no_truncation()
+        cut = []
+        for q, enc_q in zip(questions, tok.encode_batch(questions, add_special_tokens=False)):
+            offs = enc_q.offsets
+            cut.append(q[:offs[limit - 1][1]] if len(offs) > limit else q)
+        tok.enable_truncation(max_length, stride=stride, strategy="only_second", direction="right")
+        try:
+            encodings = tok.encode_batch(list(zip(cut, contexts)), add_special_tokens=True)
+        finally:
+            tok.no_truncation()
     out = []
-    for i, ids in enumerate(enc["input_ids"]):
-        ex = enc["overflow_to_sample_mapping"][i]
-        seq = enc.sequence_ids(i)
-        offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq)]
-        w = Window(ex, ids, enc["token_type_ids"][i], offsets)
+    flat = [(ex, e) for ex, enc in enumerate(encodings) for e in [enc, *enc.overflowing]]
+    for ex, e in flat:
+        ids = list(e.ids)
+        offsets = [tuple(o) if s == 1 else None for o, s in zip(e.offsets, e.sequence_ids)]
+        w = Window(ex, ids, list(e.type_ids), offsets)
         if answers is not None and answers[ex]:
             ctx_tok = [j for j, o in enumerate(offsets) if o is not None]
             spans = [_token_span(offsets, ctx_tok, ans) for ans in answers[ex]]
