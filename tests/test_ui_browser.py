@@ -239,3 +239,38 @@ def test_new_user_page_examples_answers_and_plain_abstentions(app):
         msg = ask(page, "What is the population of Peru?")
         words = msg.locator(".rag-abstain-text").inner_text()
         assert words and "(" not in words and not any(ch.isdigit() for ch in words), words
+
+
+def test_the_api_says_the_index_is_being_prepared_without_a_traceback_in_the_log(app, capfd):
+    """Calling /ask while the index builds on the first start gets a clear error, and the server
+    log gets one line, not gradio's traceback per call."""
+    import threading
+
+    from gradio_client import Client
+
+    from rag.web.app import AssistantHolder, build_app, launch_kwargs
+    from ui_helpers import free_port
+
+    assistant, _ = app
+    go = threading.Event()
+    holder = AssistantHolder()
+    holder.start(lambda h: (go.wait(60), assistant)[1])
+    demo = build_app(holder, assistant.settings)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True,
+                            **launch_kwargs(assistant.settings, port=free_port()))
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        capfd.readouterr()
+        for _ in range(2):
+            with pytest.raises(Exception, match="still being prepared"):
+                client.predict("How many vaccine doses did Vietnam secure?", api_name="/ask")
+        out, err = capfd.readouterr()
+        assert "Traceback" not in out + err, (out + err)[-1500:]
+        go.set()
+        holder.ready.wait(60)
+        answer = client.predict("How many vaccine doses did Vietnam secure?", api_name="/ask")
+        assert "258 million" in answer["short"]["text"]
+    finally:
+        go.set()
+        demo.close()

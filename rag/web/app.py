@@ -384,7 +384,11 @@ def build_app(assistant, settings: Optional[Settings] = None) -> gr.Blocks:
                 raise RagError("No answer came back; try again.")
             return answer.to_dict()
         except RagError as e:
-            raise gr.Error(render.public_text(e)) from None
+            # "still being prepared" is the expected reply while the index builds on the first
+            # start: one line in the log, not a traceback per call (gradio prints one by default)
+            if isinstance(e, NotReady):
+                log.info("api_ask before the index is ready: %s", e)
+            raise gr.Error(render.public_text(e), print_exception=not isinstance(e, NotReady)) from None
 
     # ---- layout ---------------------------------------------------------------------------
     # uploads never indexed (a closed tab, a client that only uploads) go after an hour
