@@ -29,6 +29,8 @@ share one index; the BM25 side (sparse.py) is derived from it.
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import math
@@ -120,12 +122,18 @@ class Store:
             f"{name}_sources", metadata={"rag_schema": SCHEMA}, embedding_function=None)
         self.meta = self.client.get_or_create_collection(
             f"{name}_meta", metadata={"rag_schema": SCHEMA}, embedding_function=None)
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
         # Server mode: the write lock sets this to a check that this process still
         # holds the writer lease; it runs right before each commit (the record switch).
         self.fence: Optional[Callable[[], None]] = None
+
+    @functools.cached_property
+    def vector_store(self):
+        """llama-index's Chroma vector store over the chunk collection, which writes the chunks.
+        Made at the first write: importing llama-index costs ~1 s, and a process that only
+        answers from an existing index (`rag ask`, the UI) reads Chroma directly and never needs it."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
 
     # -- build signature -------------------------------------------------
     def _check_signature(self, sig: dict) -> None:

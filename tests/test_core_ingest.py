@@ -170,3 +170,31 @@ def test_cli_end_to_end(tmp_path, articles_copy):
     assert "vns-2025-11-10-mofa-patriotic-emulation-congress" in r.stdout
     r = run_cli("remove", "nope", "--index", idx)
     assert r.returncode != 0 and "nope" in r.stderr
+
+
+def test_answering_from_an_existing_index_never_imports_the_write_side_or_transformers(tmp_path, articles_copy):
+    """A process that only answers (`rag ask`, the UI over an existing index) reads Chroma
+    directly and runs the reader in plain PyTorch: llama-index (its writer, ~1 s of imports) and
+    transformers (~2.3 s) stay unimported, and the answer is the same as from the process that
+    wrote the index, with verbatim quotes. A write in that process then works (llama-index loaded
+    at the first write)."""
+    a = Assistant(index_dir=tmp_path / "idx")
+    assert a.ingest([articles_copy]).ok
+    q = "How many doses of vaccines did Vietnam receive?"
+    expected = a.ask(q).short.text
+    code = ("import sys, json; from rag import Assistant; a = Assistant(index_dir=sys.argv[1]); "
+            f"ans = a.ask({q!r}); ok = all(a.document(x.doc_id).text[x.start:x.end] == x.text for x in ans.quotes); "
+            "mods = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('llama_index', 'transformers')}); "
+            "added = a.ingest([sys.argv[2]]).added; "
+            "print(json.dumps([ans.short.text, ok, mods, added, 'llama_index' in sys.modules]))")
+    extra = tmp_path / "ferry.txt"
+    extra.write_text("Ferry service resumes\nThe Velmora ferry resumed service on Monday with 912 seats.\n",
+                     encoding="utf-8")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx"), str(extra)], capture_output=True,
+                       text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr[-1500:]
+    short, verbatim, imported, added, loaded_for_write = json.loads(r.stdout.strip().splitlines()[-1])
+    assert short == expected and "258 million" in short and verbatim
+    assert imported == [], imported
+    assert added == ["ferry"] and loaded_for_write
+    assert "912" in Assistant(index_dir=tmp_path / "idx").ask("How many seats does the Velmora ferry have?").short.text
