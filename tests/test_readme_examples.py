@@ -6,7 +6,7 @@ with exec. They run in a scratch folder laid out like the repository (rag/, eval
 tests/data/ linked in), so the default index ./index, and everything the examples write
 (out/...), lands there and never in the repository. Two substitutions keep the test
 fast, both made in the scratch folder only: eval/gold.jsonl and every
-tests/data/*_gold.jsonl are their first GOLD_SUBSET questions.
+tests/data/*_gold.jsonl and eval/newsdev/*_gold.jsonl are their first GOLD_SUBSET questions.
 
 Skipped commands are listed in SKIPS, each with its reason: a running server, a model
 backend that is not installed, or a long run. The list must stay small and every entry
@@ -102,10 +102,17 @@ def _scratch(tmp: Path) -> Path:
     (work / "eval").mkdir(parents=True)
     (work / "tests" / "data").mkdir(parents=True)
     (work / "rag").symlink_to(ROOT / "rag")
-    for f in (ROOT / "eval").iterdir():
-        if f.name != "gold.jsonl":
-            (work / "eval" / f.name).symlink_to(f)
     golds = [(ROOT / "eval" / "gold.jsonl", work / "eval" / "gold.jsonl")]
+    for f in (ROOT / "eval").iterdir():
+        if f.name == "newsdev":  # the development sets' gold files are cut too
+            (work / "eval" / "newsdev").mkdir()
+            for g in f.iterdir():
+                if g.name.endswith("_gold.jsonl"):
+                    golds.append((g, work / "eval" / "newsdev" / g.name))
+                else:
+                    (work / "eval" / "newsdev" / g.name).symlink_to(g)
+        elif f.name != "gold.jsonl":
+            (work / "eval" / f.name).symlink_to(f)
     for f in (ROOT / "tests" / "data").iterdir():
         if f.name.endswith("_gold.jsonl"):  # every corpus's gold file, cut like eval/gold.jsonl
             golds.append((f, work / "tests" / "data" / f.name))
