@@ -22,6 +22,11 @@ Two articles are little to fit and compare on. `--fold READER_DIR` (repeatable) 
 questions of other readers, trained the same way with other articles held out
 (`train-reader --held-out`), each asked of its own reader: the decision is then fitted on all
 those articles and compared leaving one article out at a time (cross-fitting).
+
+`--news GOLD_JSONL` (repeatable) adds a news development set (eval/newsdev/): its questions,
+asked over its own articles, grouped by event; every option is then compared at several news
+weights, thresholds keep the false-abstention cap on news and on SQuAD separately, and options
+are ranked on the mean of the two domains. Measuring sets are refused.
 """
 from __future__ import annotations
 
