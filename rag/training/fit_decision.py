@@ -97,10 +97,7 @@ def ask_all(a, examples, progress: bool = True, synthetic: Optional[str] = None)
     for e in tqdm(examples, disable=not progress, file=sys.stderr, unit="q", mininterval=5):
         ev = a.evidence(e.question)
         golds = [t for t, _ in e.answers]
-        cands = [{"features": c.features, "f1": best_f1(c.text, golds) if golds else 0.0, "text": c.text,
-                  "doc_id": c.doc_id, "start": c.start, "end": c.end,
-                  "sentence": c.sentence.text if c.sentence else None}
-                 for c in ev.candidates]
+        cands = candidate_rows(ev, golds)
         row = {"article": e.article, "qid": e.qid, "question": e.question,
                "paragraph": hashlib.sha1(e.context.encode()).hexdigest()[:12],
                "answerable": e.answerable, "golds": golds, "candidates": cands}
@@ -108,6 +105,14 @@ def ask_all(a, examples, progress: bool = True, synthetic: Optional[str] = None)
             row["synthetic"] = synthetic
         rows.append(row)
     return rows
+
+
+def candidate_rows(ev, golds: list[str]) -> list[dict]:
+    """Each candidate of an Evidence as a fitting row: its features and its F1 against the gold
+    answers (0 for an unanswerable question)."""
+    return [{"features": c.features, "f1": best_f1(c.text, golds) if golds else 0.0, "text": c.text,
+             "doc_id": c.doc_id, "start": c.start, "end": c.end, "sentence": c.sentence.text if c.sentence else None}
+            for c in ev.candidates]
 
 
 def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> list[dict]:
@@ -123,7 +128,6 @@ def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> li
     from ..assistant import Assistant
     from ..evaluate.samples import load_gold
     from ..settings import Settings
-    from .squad import best_f1
 
     gold_path = Path(gold_path)
     measuring = {"gold.jsonl"} | {f"{c}_gold.jsonl" for c in ("conflict_corpus", "events_corpus", "regional_corpus",
@@ -148,10 +152,7 @@ def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> li
         from tqdm import tqdm
         for s in tqdm(samples, disable=not progress, file=sys.stderr, unit="q", mininterval=5):
             ev = a.evidence(s.question)
-            cands = [{"features": c.features, "f1": best_f1(c.text, s.answers) if s.answers else 0.0,
-                      "text": c.text, "doc_id": c.doc_id, "start": c.start, "end": c.end,
-                      "sentence": c.sentence.text if c.sentence else None}
-                     for c in ev.candidates]
+            cands = candidate_rows(ev, s.answers)
             rows.append({"article": f"news/{corpus.name}/{events[s.id]}", "qid": s.id, "question": s.question,
                          "paragraph": s.id, "answerable": s.answerable, "golds": list(s.answers),
                          "tags": list(s.tags), "news": corpus.name, "candidates": cands})
