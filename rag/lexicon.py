@@ -40,7 +40,7 @@ _WORD_RUN = re.compile(r"\b(?:(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reve
 
 
 # a scale word after a vague quantifier states no figure: text2num reads "several hundred" as 100
-_VAGUE_SCALED = re.compile(r"\b(?:several|a\s+few|few|many|some\s+few)\s+(?:hundred|thousand|million|billion)", re.I)
+_VAGUE_SCALED = re.compile(r"\b(?:several|few|many)\s+(?:hundred|thousand|million|billion)", re.I)  # "a few" too
 
 
 def number_from_words(text: str) -> Optional[float]:
