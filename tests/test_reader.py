@@ -103,13 +103,17 @@ def test_training_runs_a_few_steps_and_the_result_reads(tmp_path):
     out = tmp_path / "reader"
     r = subprocess.run([sys.executable, "-m", "rag", "train-reader", "--data", str(TRAIN_JSON), "--out", str(out),
                         "--limit", "24", "--epochs", "1", "--batch-size", "8", "--eval-limit", "6",
-                        "--answers", "all", "--negatives", "0.5", "--held-out", "Force,Huguenot"],
+                        "--answers", "all", "--negatives", "0.5", "--held-out", "Force,Huguenot",
+                        "--cloze-epochs", "1", "--cloze-text", "eval/newsdev/civic_dev"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     meta = json.loads((out / "training.json").read_text())
     assert meta["train_questions"] == 24 and meta["history"] and meta["history"][-1]["n"] == 6
     assert meta["config"]["answers"] == "all" and meta["config"]["negatives"] == 0.5
     assert meta["held_out_articles"] == ["Force", "Huguenot"]  # fit-decision --fold reads this
+    cloze = meta["history"][0]  # the cloze stage ran first and was measured on the held-out articles
+    assert cloze["stage"] == "cloze" and cloze["windows"] >= 24 and cloze["n"] == 6
+    assert "cloze:" in r.stderr and "squad:" in r.stderr
     (span,) = SpanReader(out).read("Who opened the bridge?", [PASSAGE])
     assert span is None or PASSAGE[span.start:span.end] == span.text
 

@@ -42,7 +42,7 @@ from typing import Optional
 import numpy as np
 
 from .. import hardware
-from .squad import CALIBRATION_ARTICLES, best_f1, load_examples
+from .squad import CALIBRATION_ARTICLES, best_f1, is_measuring_set, load_examples
 
 MAX_FALSE_ABSTENTION = 0.15  # the product promise: answer at least 85% of answerable questions
 RIGHT_F1 = 0.5               # a candidate this close to a gold answer counts as right
@@ -130,9 +130,7 @@ def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> li
     from ..settings import Settings
 
     gold_path = Path(gold_path)
-    measuring = {"gold.jsonl"} | {f"{c}_gold.jsonl" for c in ("conflict_corpus", "events_corpus", "regional_corpus",
-                                                               "coastal_corpus")}
-    if gold_path.name in measuring or "squad2-rhine" in str(gold_path):
+    if is_measuring_set(gold_path):
         raise SystemExit(f"--news {gold_path}: that is a measuring set; nothing is fitted on it "
                          "(use a development set such as eval/newsdev/civic_dev_gold.jsonl)")
     corpus = gold_path.with_name(gold_path.name.removesuffix("_gold.jsonl"))

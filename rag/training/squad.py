@@ -24,6 +24,18 @@ DEFAULT_TRAIN_JSON = Path("../shared/datasets/squad2-train/squad2-train.json")
 # Held out whole from reader training; the answer/no-answer decision is fitted on them.
 CALIBRATION_ARTICLES = ("Imperialism", "Harvard_University")
 
+# The corpora the product is measured on: nothing is trained or fitted on them, their text included.
+MEASURING_CORPORA = ("conflict_corpus", "events_corpus", "regional_corpus", "coastal_corpus")
+
+
+def is_measuring_set(path: Path | str) -> bool:
+    """A measuring set's gold file or article folder: eval/gold.jsonl and the bundled articles it
+    asks about, the corpora in MEASURING_CORPORA, the Rhine benchmark."""
+    p = Path(path).resolve()
+    name = p.name
+    return (name in {"gold.jsonl"} | {f"{c}_gold.jsonl" for c in MEASURING_CORPORA} | set(MEASURING_CORPORA)
+            or "squad2-rhine" in str(p) or p.parts[-2:] in (("data", "articles"), ("shared", "articles")))
+
 
 @dataclass
 class Example:

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import hardware
 from ..answering.reader import ReaderTuning, decode_window
-from .squad import (CALIBRATION_ARTICLES, DEFAULT_TRAIN_JSON, best_f1, distractors, load_examples,
-                    make_windows, split_by_article)
+from .squad import (CALIBRATION_ARTICLES, DEFAULT_TRAIN_JSON, best_f1, distractors, is_measuring_set,
+                    load_examples, make_windows, split_by_article)
 
 
 @dataclass
@@ -57,6 +57,11 @@ class TrainConfig:
     # questions. Other folds ("Huguenot,Packet_switching") train the readers whose held-out
     # questions give `rag fit-decision --fold` more calibration data (cross-fitting)
     held_out: str = ",".join(CALIBRATION_ARTICLES)
+    # a first stage on cloze questions made from unlabelled text (rag/training/cloze.py): epochs
+    # over them before the SQuAD epochs (0: none), and folders of articles to make them from
+    # besides the training articles' own paragraphs (comma-separated; never a measuring set)
+    cloze_epochs: float = 0.0
+    cloze_text: str = ""
 
     @property
     def held_out_articles(self) -> tuple[str, ...]:
@@ -140,8 +145,7 @@ def evaluate(model, tokenizer, examples, cfg: TrainConfig, bf16: bool) -> dict:
 
 def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dict:
     import torch
-    from tqdm import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     from ..embeddings import resolve_model_path
 
@@ -152,6 +156,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     bf16 = hardware.bf16_fast() if cfg.bf16 is None else cfg.bf16
     if cfg.answers not in ("first", "all"):
         raise ValueError(f"--answers {cfg.answers!r}: use 'first' or 'all'")
+    cloze_folders(cfg)  # refuse a bad --cloze-text before the model loads
 
     base = resolve_model_path("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
@@ -184,8 +189,45 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
         windows += list(first.values())
         n_negative = len(first)
 
+    print(f"reader training: {len(train_ex)} questions -> {len(windows)} windows ({n_negative} of them "
+          f"other paragraphs, no answer); held out "
+          f"{len(held_ex)} questions ({', '.join(held_out)}); "
+          f"bf16={bf16}; CPU {hardware.describe()}", file=sys.stderr, flush=True)
+
+    history = []
+    t0 = time.time()
+    if cfg.cloze_epochs > 0:
+        cloze_windows = _cloze_windows(tokenizer, data, cfg, rng)
+        _fit(model, cloze_windows, cfg, cfg.cloze_epochs, rng, bf16, progress, "cloze")
+        m = evaluate(model, tokenizer, held_ex, cfg, bf16) if held_ex else {}
+        m.update(stage="cloze", epoch=cfg.cloze_epochs, windows=len(cloze_windows),
+                 minutes=round((time.time() - t0) / 60, 1))
+        history.append(m)
+        print(f"\nafter the cloze stage: {json.dumps(m)}", file=sys.stderr, flush=True)
+
+    def after_epoch(epoch: int, step: int, done: bool) -> None:
+        if held_ex:
+            m = evaluate(model, tokenizer, held_ex, cfg, bf16)
+            m.update(epoch=min(epoch, cfg.epochs), step=step, minutes=round((time.time() - t0) / 60, 1))
+            history.append(m)
+            print(f"\nepoch {epoch}: {json.dumps(m)}", file=sys.stderr, flush=True)
+            save(model, tokenizer, out, cfg, history, len(train_ex), len(windows), bf16, partial=not done)
+
+    _fit(model, windows, cfg, cfg.epochs, rng, bf16, progress, "squad", after_epoch)
+    save(model, tokenizer, out, cfg, history, len(train_ex), len(windows), bf16, partial=False)
+    return {"history": history, "minutes": round((time.time() - t0) / 60, 1)}
+
+
+def _fit(model, windows, cfg: TrainConfig, epochs: float, rng: random.Random, bf16: bool, progress: bool,
+         stage: str, after_epoch=None) -> None:
+    """AdamW with warm-up and linear decay over `epochs` passes of `windows` (a fresh optimiser
+    per stage, as when fine-tuning a pretrained model)."""
+    import torch
+    from tqdm import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
-    total = max(1, int(steps_per_epoch * cfg.epochs))
+    total = max(1, int(steps_per_epoch * epochs))
     no_decay = ("bias", "LayerNorm.weight")
     params = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
@@ -195,15 +237,10 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     ]
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
-    print(f"reader training: {len(train_ex)} questions -> {len(windows)} windows ({n_negative} of them "
-          f"other paragraphs, no answer); held out "
-          f"{len(held_ex)} questions ({', '.join(held_out)}); {total} steps; "
-          f"bf16={bf16}; CPU {hardware.describe()}", file=sys.stderr, flush=True)
-
-    history = []
+    print(f"{stage}: {len(windows)} windows, {total} steps", file=sys.stderr, flush=True)
     model.train()
-    step, t0 = 0, time.time()
-    bar = tqdm(total=total, unit="step", disable=not progress, file=sys.stderr, mininterval=5)
+    step = 0
+    bar = tqdm(total=total, unit="step", disable=not progress, file=sys.stderr, mininterval=5, desc=stage)
     epoch = 0
     while step < total:
         for idx in _batches(windows, cfg.batch_size, rng):
@@ -226,15 +263,35 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
             bar.update(1)
             bar.set_postfix(loss=f"{outp.loss.item():.3f}", refresh=False)
         epoch += 1
-        if held_ex:
-            m = evaluate(model, tokenizer, held_ex, cfg, bf16)
-            m.update(epoch=min(epoch, cfg.epochs), step=step, minutes=round((time.time() - t0) / 60, 1))
-            history.append(m)
-            print(f"\nepoch {epoch}: {json.dumps(m)}", file=sys.stderr, flush=True)
-            save(model, tokenizer, out, cfg, history, len(train_ex), len(windows), bf16, partial=step < total)
+        if after_epoch is not None:
+            after_epoch(epoch, step, step >= total)
     bar.close()
-    save(model, tokenizer, out, cfg, history, len(train_ex), len(windows), bf16, partial=False)
-    return {"history": history, "minutes": round((time.time() - t0) / 60, 1)}
+
+
+def cloze_folders(cfg: TrainConfig) -> list[Path]:
+    """The --cloze-text folders, checked: existing folders, never a measuring set."""
+    out = []
+    for folder in (f.strip() for f in cfg.cloze_text.split(",") if f.strip()):
+        if is_measuring_set(folder):
+            raise ValueError(f"--cloze-text {folder}: that is a measuring set; nothing is trained on its text "
+                             "(use a development set such as eval/newsdev/civic_dev)")
+        if not Path(folder).is_dir():
+            raise ValueError(f"--cloze-text {folder}: not a folder of articles")
+        out.append(Path(folder))
+    return out
+
+
+def _cloze_windows(tokenizer, data: Path, cfg: TrainConfig, rng: random.Random):
+    """Windows of the cloze stage: questions made from the training articles (never the held-out
+    ones) and from the --cloze-text folders."""
+    from .cloze import cloze_examples, folder_documents, squad_documents
+
+    docs = squad_documents(data, cfg.held_out_articles)
+    for folder in cloze_folders(cfg):
+        docs.append(folder_documents(folder))
+    ex = cloze_examples(docs, seed=cfg.seed, limit=cfg.limit)
+    return make_windows(tokenizer, [e.question for e in ex], [e.context for e in ex],
+                        cfg.max_length, cfg.stride, answers=[e.answers for e in ex])
 
 
 def save(model, tokenizer, out: Path, cfg: TrainConfig, history, n_questions, n_windows, bf16,
