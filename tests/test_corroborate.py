@@ -167,6 +167,15 @@ def test_a_unit_joined_by_a_hyphen_is_read_with_its_figure():
     assert [m.text for m in mentions("a 28-metre vessel", "number")] == ["28"]  # the short answer stays the figure
 
 
+def test_a_number_in_words_with_a_hyphen_is_read_whole():
+    """civic_dev: 'heard fifty-eight witnesses' gave the short answer 'fifty', another number."""
+    from rag.answering.extract import mentions
+
+    sentence = "The trial took four months and heard fifty-eight witnesses, among them engineers."
+    assert "fifty-eight witnesses" in [m.text for m in mentions(sentence, "number")]
+    assert parse("fifty-eight witnesses", "number").value == 58
+
+
 def test_an_equal_figure_that_counts_something_else_does_not_corroborate():
     q = "How many people died in the fire?"
     best = _article("a", "Twelve people died in the fire.", "Twelve people")

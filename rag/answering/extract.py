@@ -18,7 +18,8 @@ _WORDNUM = NUMBER_WORD_PATTERN
 _QUAL = (r"(?:(?:just\s+)?(?:over|more\s+than|less\s+than|fewer\s+than|nearly|almost|about|"
          r"around|approximately|roughly|some|up\s+to|at\s+least|at\s+most|under|close\s+to)\s+)?")
 _CUR = r"(?:US\s?\$|USD\s?|A\$|C\$|S\$|\$|€|£|¥|₫|VND\s?|VNĐ\s?|EUR\s?)?"
-_NUMBER = (rf"(?<![\w-]){_QUAL}{_CUR}(?:\d+(?:[.,]\d+)*|(?:{_WORDNUM})\b)"
+# a number in words may be hyphenated ("fifty-eight"): "fifty" alone would be another number
+_NUMBER = (rf"(?<![\w-]){_QUAL}{_CUR}(?:\d+(?:[.,]\d+)*|(?:{_WORDNUM})(?:-(?:{_WORDNUM}))?\b)"
            r"(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"
            r"(?:\s?(?:%|percent\b|per\s+cent\b))?"
            r"(?:\s+(?:out\s+)?of\s+(?:the\s+)?\d+(?:[.,]\d+)*)?")
