@@ -307,6 +307,26 @@ def test_with_news_rows_the_false_abstention_cap_holds_in_each_domain():
     assert scores_at(squad, per_domain)["false_abstention"] <= 0.15
 
 
+def test_a_threshold_chosen_on_news_alone_abstains_more_on_news_where_its_scores_sit_higher():
+    """A reader sure of itself on news (answerable and unanswerable alike score high) and careful
+    on Wikipedia: capping false abstention in both domains lets the Wikipedia cap hold the
+    threshold down, so few unanswerable news questions are abstained on. Chosen on the news rows
+    alone, the threshold abstains on more of them and still keeps the cap on news."""
+    from rag.training.fit_decision import pick_threshold, scores_at
+
+    rng = random.Random(4)
+    squad = [(rng.gauss(0.5 if a else -1.0, 1.0), 1.0, a) for a in [True, False] * 400]
+    news = [(rng.gauss(2.5 if a else 0.5, 1.0), 1.0, a) for a in [True, False] * 60]
+    rows = [{"news": False}] * len(squad) + [{"news": True}] * len(news)
+    both = pick_threshold(squad + news, rows, 0.15, "both")
+    on_news = pick_threshold(squad + news, rows, 0.15, "news")
+    assert on_news > both
+    assert scores_at(news, on_news)["abstention_recall"] > scores_at(news, both)["abstention_recall"] + 0.2
+    assert scores_at(news, on_news)["false_abstention"] <= 0.15
+    with pytest.raises(SystemExit, match="--news"):
+        pick_threshold(squad, [{}] * len(squad), 0.15, "news")
+
+
 def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set(tmp_path):
     """`fit-decision --news GOLD` asks a news development set's questions through the real
     pipeline over its own articles (grouped by event, each event held out in turn), weighs news
@@ -357,6 +377,8 @@ def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set
     meta = run(main, tmp_path, cache=cache, news=(gold,))
     assert meta["fitted_on"] == ["A", "B", "news/toy_dev/e0", "news/toy_dev/e1"]
     assert "news weight" in meta["option"] and meta["news_sets"] == [str(gold)]
-    assert "in_sample_news" in meta
+    assert "in_sample_news" in meta and meta["threshold_on"] == "both"
+    on_news = run(main, tmp_path, cache=cache, news=(gold,), threshold_on="news", out_path=tmp_path / "d.json")
+    assert json.loads((tmp_path / "d.json").read_text())["meta"]["threshold_on"] == "news"  # it says how it was made
     with pytest.raises(SystemExit, match="measuring set"):
         collect_news(SHIPPED_READER, Path("tests/data/coastal_corpus_gold.jsonl"))
