@@ -148,5 +148,5 @@ def folder_documents(folder: Path) -> tuple[str, list[str]]:
         if path.suffix.lower() not in LOADERS:
             continue
         for d in load_file(path, 10_000_000).documents:
-            paras += paragraphs_of(d.text[d.body_start:] if getattr(d, "body_start", 0) else d.text)
+            paras += paragraphs_of(d.text[d.body_start:])  # without a leading dateline
     return Path(folder).name, paras

@@ -197,7 +197,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     history = []
     t0 = time.time()
     if cfg.cloze_epochs > 0:
-        cloze_windows = _cloze_windows(tokenizer, data, cfg, rng)
+        cloze_windows = _cloze_windows(tokenizer, data, cfg)
         _fit(model, cloze_windows, cfg, cfg.cloze_epochs, rng, bf16, progress, "cloze")
         m = evaluate(model, tokenizer, held_ex, cfg, bf16) if held_ex else {}
         m.update(stage="cloze", epoch=cfg.cloze_epochs, windows=len(cloze_windows),
@@ -281,7 +281,7 @@ def cloze_folders(cfg: TrainConfig) -> list[Path]:
     return out
 
 
-def _cloze_windows(tokenizer, data: Path, cfg: TrainConfig, rng: random.Random):
+def _cloze_windows(tokenizer, data: Path, cfg: TrainConfig):
     """Windows of the cloze stage: questions made from the training articles (never the held-out
     ones) and from the --cloze-text folders."""
     from .cloze import cloze_examples, folder_documents, squad_documents
