@@ -30,7 +30,6 @@ share one index; the BM25 side (sparse.py) is derived from it.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 import math
