@@ -99,6 +99,30 @@ def test_conflict_flagged_needs_every_side():
     assert conflict_flagged([], ["12", "14"]) == 0.0
 
 
+def test_false_and_self_conflicts_are_counted_where_they_are_wrong():
+    qa = {"doc_id": "a", "start": 0, "end": 1, "text": "x"}
+    qb = {"doc_id": "b", "start": 0, "end": 1, "text": "y"}
+    differ = [{"value": "Twelve people", "kind": "value", "quote": qa},
+              {"value": "14 dead", "kind": "value", "quote": qb}]
+    assert m.shows_value_conflict(differ) == 1.0
+    assert m.shows_value_conflict(differ[:1]) == 0.0 and m.shows_value_conflict([]) == 0.0
+    other_count = [differ[0], {"value": "31 injured", "kind": "other-measure", "quote": qa}]
+    assert m.shows_value_conflict(other_count) == 0.0   # another count of the same article
+    assert m.self_conflict(differ) == 0.0
+    assert m.self_conflict([differ[0], {"value": "14 dead", "kind": "value", "quote": qa}]) == 1.0
+    assert m.self_conflict(other_count) == 0.0  # another count in the answer's own article
+
+    def row(tags, conflicts):
+        s = GoldSample(id="q", question="How many died?", answers=["12"], evidence=[], tags=tags)
+        answer = {"text": "12", "abstained": False, "quotes": [], "conflicts": conflicts}
+        return {"answerable": True, "tags": tags, "latency_ms": 1.0,
+                "scores": score_sample(s, answer, [], {})}
+
+    summary = m.summarize([row(["corroborated"], differ), row(["single-source"], []),
+                           row(["conflict"], differ)])  # a conflict question may show one
+    assert summary["false_conflict_rate"] == 0.5 and summary["self_conflicts"] == 0
+
+
 def test_metrics_grade_with_their_own_parsing():
     """The eval must not grade the product with the product's own readers of values
     (a bug there would pass its own grading): metrics.py imports only the standard

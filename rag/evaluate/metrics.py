@@ -59,6 +59,21 @@ def conflict_flagged(conflicts: Sequence[dict], golds: Sequence[str]) -> float:
     return float(all(found(g) for g in golds))
 
 
+def shows_value_conflict(conflicts: Sequence[dict]) -> float:
+    """1.0 when the answer shows a disagreement between values ("The sources differ"): at
+    least two quoted sides of kind "value". Scored on questions whose sources agree
+    (corroborated, single-source), where every such answer is a false conflict."""
+    sides = [c for c in conflicts if c.get("kind", "value") == "value" and c.get("quote")]
+    return float(len({normalize_answer(c.get("value") or "") for c in sides}) >= 2)
+
+
+def self_conflict(conflicts: Sequence[dict]) -> float:
+    """1.0 when one article stands on two sides of a disagreement of values (it must never;
+    "other-measure" sides are another count in the answer's own article, by design)."""
+    docs = [c["quote"]["doc_id"] for c in conflicts if c.get("quote") and c.get("kind", "value") == "value"]
+    return float(len(docs) != len(set(docs)))
+
+
 def number_value(text: str) -> Optional[float]:
     """The eval's own reading of a figure ("1,230" -> 1230, "Fourteen people" -> 14, "2.5 million"
     -> 2.5e6), independent of the product's parsers; None when there is none."""
@@ -176,10 +191,11 @@ def _aggregate(rows: list[dict]) -> dict:
     lat = [r["latency_ms"] for r in rows]
     out["latency_p50_ms"] = percentile(lat, 50)
     out["latency_p95_ms"] = percentile(lat, 95)
-    for key in ("conflict_flagged", "all_sources_cited"):
+    for key in ("conflict_flagged", "all_sources_cited", "false_conflict_rate"):
         vals = [s[key] for s in ans if s.get(key) is not None]
         if vals:
             out[key] = mean(vals)
+    out["self_conflicts"] = int(sum(s.get("self_conflict", 0.0) for s in ans + una))
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 SUMMARY_KEYS = ["n", "n_answerable", "n_unanswerable", "recall@1", "recall@3", "recall@5",
                 "recall@10", "mrr", "evidence_hit", "quote_validity", "answer_hit", "short_hit", "f1",
                 "abstention_recall", "false_abstention_rate", "conflict_flagged",
-                "all_sources_cited", "latency_p50_ms", "latency_p95_ms"]
+                "all_sources_cited", "false_conflict_rate", "self_conflicts", "latency_p50_ms", "latency_p95_ms"]
 
 
 def fmt(v) -> str:
@@ -26,7 +26,8 @@ def summary_table(summary: dict) -> str:
 
 def tag_table(summary: dict) -> str:
     cols = ["n", "recall@5", "evidence_hit", "answer_hit", "short_hit", "f1", "abstention_recall",
-            "false_abstention_rate", "conflict_flagged", "all_sources_cited", "latency_p50_ms"]
+            "false_abstention_rate", "conflict_flagged", "all_sources_cited", "false_conflict_rate",
+            "latency_p50_ms"]
     lines = ["| tag | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for tag, s in summary.get("by_tag", {}).items():
         lines.append(f"| {tag} | " + " | ".join(fmt(s.get(c)) for c in cols) + " |")

@@ -37,6 +37,9 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
     s["correct"] = (not abstained and s["answer_hit"] == 1.0) if sample.answerable else abstained
     if "conflict" in sample.tags and sample.answerable:
         s["conflict_flagged"] = m.conflict_flagged(answer.get("conflicts", []), sample.answers)
+    if sample.answerable and {"corroborated", "single-source"} & set(sample.tags) and "conflict" not in sample.tags:
+        s["false_conflict_rate"] = m.shows_value_conflict(answer.get("conflicts", []))
+    s["self_conflict"] = m.self_conflict(answer.get("conflicts", []))
     if "corroborated" in sample.tags and sample.answerable:
         supporting = {d for d, t in doc_texts.items() if any(e in t for e in sample.evidence)}
         s["all_sources_cited"] = float(bool(supporting) and supporting <= {q["doc_id"] for q in quotes})
