@@ -118,9 +118,13 @@ def test_choice_is_measured_once_per_machine_and_recorded(kernel_cache, monkeypa
 
     # another CPU, or other library versions, is another machine: no stored choice
     info = dict(hardware.cpu_info())
-    monkeypatch.setattr(hardware, "cpu_info", lambda: {**info, "flags": ["avx2", "fma"]})
+    monkeypatch.setattr(hardware, "cpu_info", lambda: {**info, "model": info["model"] + " (another CPU)"})
     assert kernels.cached_entry(MODEL, 64, kernel_cache) is None
-    assert kernels.candidates() == ["onnx", "sentence-transformers"]  # no emulated bf16
+    # one flag more or less (whatever this machine has: the suite runs on AVX2-only and AMX CPUs)
+    monkeypatch.setattr(hardware, "cpu_info", lambda: {**info, "flags": sorted(set(info["flags"]) ^ {"avx512f"})})
+    assert kernels.cached_entry(MODEL, 64, kernel_cache) is None
+    monkeypatch.setattr(hardware, "cpu_info", lambda: {**info, "flags": ["avx2", "fma"]})
+    assert kernels.candidates() == ["onnx", "sentence-transformers"]  # AVX2 only: no emulated bf16
     monkeypatch.setattr(hardware, "cpu_info", lambda: info)
     assert kernels.cached_entry(MODEL, 64, kernel_cache) is not None
     libs = dict(hardware.library_versions())
