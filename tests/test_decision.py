@@ -325,6 +325,8 @@ def test_a_threshold_chosen_on_news_alone_abstains_more_on_news_where_its_scores
     assert scores_at(news, on_news)["false_abstention"] <= 0.15
     with pytest.raises(SystemExit, match="--news"):
         pick_threshold(squad, [{}] * len(squad), 0.15, "news")
+    with pytest.raises(SystemExit, match="'both' or 'news'"):
+        pick_threshold(squad + news, rows, 0.15, "wikipedia")
 
 
 def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set(tmp_path):
@@ -378,7 +380,7 @@ def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set
     assert meta["fitted_on"] == ["A", "B", "news/toy_dev/e0", "news/toy_dev/e1"]
     assert "news weight" in meta["option"] and meta["news_sets"] == [str(gold)]
     assert "in_sample_news" in meta and meta["threshold_on"] == "both"
-    on_news = run(main, tmp_path, cache=cache, news=(gold,), threshold_on="news", out_path=tmp_path / "d.json")
+    run(main, tmp_path, cache=cache, news=(gold,), threshold_on="news", out_path=tmp_path / "d.json")
     assert json.loads((tmp_path / "d.json").read_text())["meta"]["threshold_on"] == "news"  # it says how it was made
     with pytest.raises(SystemExit, match="measuring set"):
         collect_news(SHIPPED_READER, Path("tests/data/coastal_corpus_gold.jsonl"))

@@ -59,18 +59,22 @@ def conflict_flagged(conflicts: Sequence[dict], golds: Sequence[str]) -> float:
     return float(all(found(g) for g in golds))
 
 
+def _value_sides(conflicts: Sequence[dict]) -> list[dict]:
+    """The quoted sides of a disagreement of values ("other-measure" sides are another count in
+    the answer's own article, by design, not a disagreement)."""
+    return [c for c in conflicts if c.get("kind", "value") == "value" and c.get("quote")]
+
+
 def shows_value_conflict(conflicts: Sequence[dict]) -> float:
     """1.0 when the answer shows a disagreement between values ("The sources differ"): at
     least two quoted sides of kind "value". Scored on questions whose sources agree
     (corroborated, single-source), where every such answer is a false conflict."""
-    sides = [c for c in conflicts if c.get("kind", "value") == "value" and c.get("quote")]
-    return float(len({normalize_answer(c.get("value") or "") for c in sides}) >= 2)
+    return float(len({normalize_answer(c.get("value") or "") for c in _value_sides(conflicts)}) >= 2)
 
 
 def self_conflict(conflicts: Sequence[dict]) -> float:
-    """1.0 when one article stands on two sides of a disagreement of values (it must never;
-    "other-measure" sides are another count in the answer's own article, by design)."""
-    docs = [c["quote"]["doc_id"] for c in conflicts if c.get("quote") and c.get("kind", "value") == "value"]
+    """1.0 when one article stands on two sides of a disagreement of values (it must never)."""
+    docs = [c["quote"]["doc_id"] for c in _value_sides(conflicts)]
     return float(len(docs) != len(set(docs)))
 
 

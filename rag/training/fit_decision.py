@@ -434,6 +434,8 @@ def pick_threshold(oof, rows, cap: float = MAX_FALSE_ABSTENTION, threshold_on: s
     each domain ("both"), or the threshold is chosen on the news rows alone ("news": the product
     answers news; a reader whose scores sit higher on news than on Wikipedia otherwise gets a
     threshold that the Wikipedia cap holds down, abstaining on few unanswerable news questions)."""
+    if threshold_on not in ("both", "news"):
+        raise SystemExit(f"--threshold-on {threshold_on!r}: use 'both' or 'news'")
     doms = _domains(rows)
     if threshold_on == "news":
         if doms is None:
@@ -636,9 +638,7 @@ def run(reader_dir: Path, data_dir: Path, out_path: Optional[Path] = None, cache
     if absent_names <= 0:
         rows = real(rows)
     rows = [dict(r, weight=absent_names) if r.get("synthetic") else r for r in rows]
-    if threshold_on not in ("both", "news"):
-        raise SystemExit(f"--threshold-on {threshold_on!r}: use 'both' or 'news'")
-    table = compare(rows, threshold_on)  # pick_threshold refuses "news" without news rows
+    table = compare(rows, threshold_on)  # pick_threshold refuses an unknown choice, and "news" without news rows
     chosen = option or choose(table)
     compared = options(bool(news))
     if chosen not in compared:
