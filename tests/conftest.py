@@ -17,6 +17,24 @@ GOLD_QUESTIONS = [json.loads(line)["question"] for line in
                   (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# The slowest test files, slowest first (seconds of their tests summed, `--durations=0` on a
+# 2-core AVX2-only AMD EPYC, 2026-11-27): hostile_inputs 254, reliability_update 223,
+# readme_examples 181, security_planted 120, reader 103, kernels 82, ui_browser 79,
+# reliability_server 69, eval_gate 62; every other file 43 s or less. `bash .ci/run` hands
+# whole files to the workers in collection order (--dist loadfile --no-loadscope-reorder):
+# the long ones start first and the short ones fill the end. In xdist's own order (most tests
+# first) a 19 s file was the last one started, when the other worker had been idle for
+# 90 s (1018 s of pytest for 1813 s of tests on two workers).
+SLOWEST_FILES = ("test_hostile_inputs.py", "test_reliability_update.py", "test_readme_examples.py",
+                 "test_security_planted.py", "test_reader.py", "test_kernels.py", "test_ui_browser.py",
+                 "test_reliability_server.py", "test_eval_gate.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 def assert_quotes_verbatim(assistant, answer) -> None:
     """The product's promise: every quote shown is the document's own text at its offsets."""
     shown = list(answer.quotes) + list(answer.closest) + ([answer.short] if answer.short else [])
@@ -57,13 +75,33 @@ def bundled_index_copy(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def bundled_gold_answers(bundled_assistant) -> dict:
+def bundled_gold_answers(bundled_assistant, tmp_path_factory) -> dict:
     """{question: Answer} for every question of eval/gold.jsonl, asked once per session of the
     bundled articles through the real pipeline. Three modules need exactly these answers and
     each used to ask all 96 itself: test_answers_stable and test_security_planted (the answers
     without the added articles, to compare against) and test_eval_gate (what the gold gate
-    scores). Answers are values (the tests only read them)."""
-    return {q: bundled_assistant.ask(q) for q in GOLD_QUESTIONS}
+    scores). Answers are values (the tests only read them).
+
+    Under pytest-xdist the workers share one set: the first worker to need it asks, the
+    others wait for it and read it (pickled in the run's temporary folder, which only this
+    run's workers share); each worker asked all 96 itself before, 40-60 s each on 2 cores.
+    Every worker's index holds the same bundled articles, so the answers are the ones it
+    would have got."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return {q: bundled_assistant.ask(q) for q in GOLD_QUESTIONS}
+    import pickle
+
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "bundled-gold-answers.pickle"
+    with FileLock(str(shared) + ".lock"):
+        if shared.is_file():
+            answers = pickle.loads(shared.read_bytes())
+        else:
+            answers = {q: bundled_assistant.ask(q) for q in GOLD_QUESTIONS}
+            shared.write_bytes(pickle.dumps(answers))
+    assert list(answers) == GOLD_QUESTIONS
+    return answers
 
 
 @pytest.fixture()

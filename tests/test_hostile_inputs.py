@@ -235,8 +235,10 @@ def test_20mb_one_sentence_file_is_chunked_within_bounds(tmp_path):
 
 
 def test_long_sentence_answer_has_a_bounded_quote(tmp_path):
-    """With the real model: a 150 kB file without sentence breaks answers with a short quote."""
-    text = one_sentence(20_000, seed=3) + " while the Orrin dairy employs 4812 people " + one_sentence(5_000, seed=4)
+    """With the real model: a 55 kB file without sentence breaks (~8,000 words: 40 chunks' worth,
+    each cut inside the sentence) answers with a short quote. 25,000 words until 2026-11-27: the
+    same assertions, 40 s of embedding on an AVX2-only machine."""
+    text = one_sentence(6_000, seed=3) + " while the Orrin dairy employs 4812 people " + one_sentence(2_000, seed=4)
     f = tmp_path / "dairy-2025-12-01-report.txt"
     f.write_text(text, encoding="utf-8")
     a = fresh(tmp_path)

@@ -215,6 +215,7 @@ def test_a_failed_measurement_is_kept_for_an_hour_then_measured_again(tmp_path, 
     first = kernels.choose("auto", model, 64, cache)
     assert first.name == kernels.capability_rule() and "micro-benchmark failed" in first.reason
     assert "rag doctor --recalibrate" in first.reason
+    assert "no-such-model' does not exist" in first.reason  # said before loading torch (~1 s, was ~13 s)
     entry = kernels.cached_entry(model, 64, cache)
     assert entry["measured"] == {} and entry["failed_at"] > 0
 

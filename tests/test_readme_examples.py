@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,7 @@ def test_readme_code_blocks_run(tmp_path, monkeypatch):
     before = set(os.listdir(ROOT))
     used: set[str] = set()
     ran, skipped, failures = [], [], []
+    took: dict[str, float] = {}  # seconds per command, printed (slowest first) to keep the test's time in view
 
     monkeypatch.chdir(work)
     for k, v in env.items():
@@ -161,8 +163,10 @@ def test_readme_code_blocks_run(tmp_path, monkeypatch):
                 if why:
                     skipped.append((line, cmd, why))
                     continue
+                t0 = time.monotonic()
                 p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env, capture_output=True,
                                    text=True, timeout=900)
+                took[cmd] = time.monotonic() - t0
                 ran.append((line, cmd, p))
                 if p.returncode != 0 or "Traceback" in p.stderr:
                     failures.append(f"README.md:{line}: `{cmd}` exit {p.returncode}\n{p.stderr[-1500:]}")
@@ -171,9 +175,11 @@ def test_readme_code_blocks_run(tmp_path, monkeypatch):
             if why:
                 skipped.append((line, code.splitlines()[0], why))
                 continue
+            t0 = time.monotonic()
             try:
                 exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "__readme__"})
                 ran.append((line, code.splitlines()[0], None))
+                took[code.splitlines()[0]] = time.monotonic() - t0
             except Exception as e:  # noqa: BLE001 - reported with the block's line
                 failures.append(f"README.md:{line}: python block raised {type(e).__name__}: {e}")
         else:
@@ -181,6 +187,7 @@ def test_readme_code_blocks_run(tmp_path, monkeypatch):
 
     report = "\n".join(f"  skipped README.md:{ln}: {c[:70]} — {why}" for ln, c, why in skipped)
     print(f"\nran {len(ran)} README commands/blocks, skipped {len(skipped)}:\n{report}")
+    print("slowest:\n" + "\n".join(f"  {s:6.1f} s  {c[:90]}" for c, s in sorted(took.items(), key=lambda kv: -kv[1])[:12]))
     assert not failures, "\n\n".join(failures)
 
     # the skip list stays small and honest: every entry still matches a README command

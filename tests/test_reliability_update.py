@@ -192,6 +192,14 @@ def zygote() -> None:
     getattr(emb, "bulk", emb)
     import chromadb  # noqa: F401
     from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: F401
+    # what a child imported lazily, every child anew (0.7 s of each ~3 s run): Chroma's
+    # Rust client, bm25s (and scipy.sparse) for the BM25 side, the doctor. Imports only:
+    # no client, thread or model call before the fork.
+    import bm25s  # noqa: F401
+    import chromadb.api.fastapi  # noqa: F401  (the HTTP client of the server runs)
+    import chromadb.api.rust  # noqa: F401
+    import rag.doctor  # noqa: F401
+    import rag.sparse  # noqa: F401
 
     _say("ready")
     for line in sys.stdin:
