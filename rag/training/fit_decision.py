@@ -574,7 +574,10 @@ def choose(table: dict) -> str:
     return min(options, key=lambda n: table[n]["mean"]["false_abstention"])
 
 
-def print_table(table: dict, chosen: Optional[str] = None, file=sys.stderr) -> None:
+def print_table(table: dict, chosen: Optional[str] = None, file=None) -> None:
+    # sys.stderr looked up at each call, not bound once at import: a stream replaced since
+    # (pytest's capture of the test that first imported this module) may be closed by now
+    file = sys.stderr if file is None else file
     print("| option (held-out article mean) | inner cap | SQuAD2 F1 | F1 answerable | abstention | false abstention "
           "| abstention, absent names |", file=file)
     print("|---|---|---|---|---|---|---|", file=file)
