@@ -17,24 +17,6 @@ GOLD_QUESTIONS = [json.loads(line)["question"] for line in
                   (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# The slowest test files, slowest first (seconds of their tests summed, `--durations=0` on a
-# 2-core AVX2-only AMD EPYC, 2026-11-27): hostile_inputs 254, reliability_update 223,
-# readme_examples 181, security_planted 120, reader 103, kernels 82, ui_browser 79,
-# reliability_server 69, eval_gate 62; every other file 43 s or less. `bash .ci/run` hands
-# whole files to the workers in collection order (--dist loadfile --no-loadscope-reorder):
-# the long ones start first and the short ones fill the end. In xdist's own order (most tests
-# first) a 19 s file was the last one started, when the other worker had been idle for
-# 90 s (1018 s of pytest for 1813 s of tests on two workers).
-SLOWEST_FILES = ("test_hostile_inputs.py", "test_reliability_update.py", "test_readme_examples.py",
-                 "test_security_planted.py", "test_reader.py", "test_kernels.py", "test_ui_browser.py",
-                 "test_reliability_server.py", "test_eval_gate.py")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
-
-
 def assert_quotes_verbatim(assistant, answer) -> None:
     """The product's promise: every quote shown is the document's own text at its offsets."""
     shown = list(answer.quotes) + list(answer.closest) + ([answer.short] if answer.short else [])
