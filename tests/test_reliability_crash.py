@@ -122,14 +122,9 @@ def zygote(folder: str) -> None:
 
     e = Settings().embedding
     get_embedder(e.provider, e.model, e.device, e.batch_size)  # load, but run nothing before fork
-    import chromadb  # noqa: F401
-    from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: F401
-    # imported lazily by every child otherwise (Chroma's Rust client, BM25, the doctor);
-    # imports only, no client or thread before the fork
-    import bm25s  # noqa: F401
-    import chromadb.api.rust  # noqa: F401
-    import rag.doctor  # noqa: F401
-    import rag.sparse  # noqa: F401
+    from chroma_helpers import preload_write_side
+
+    preload_write_side()
 
     _say("ready")
     for cmd in sys.stdin:

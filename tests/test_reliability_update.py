@@ -190,16 +190,9 @@ def zygote() -> None:
     # check step) embeds with it too, so every child loaded it (torch and the model: most of
     # a run's time). Loaded here once; each child still runs the check itself.
     getattr(emb, "bulk", emb)
-    import chromadb  # noqa: F401
-    from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: F401
-    # what a child imported lazily, every child anew (0.7 s of each ~3 s run): Chroma's
-    # Rust client, bm25s (and scipy.sparse) for the BM25 side, the doctor. Imports only:
-    # no client, thread or model call before the fork.
-    import bm25s  # noqa: F401
-    import chromadb.api.fastapi  # noqa: F401  (the HTTP client of the server runs)
-    import chromadb.api.rust  # noqa: F401
-    import rag.doctor  # noqa: F401
-    import rag.sparse  # noqa: F401
+    from chroma_helpers import preload_write_side
+
+    preload_write_side()
 
     _say("ready")
     for line in sys.stdin:
