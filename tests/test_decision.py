@@ -384,3 +384,5 @@ def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set
     assert json.loads((tmp_path / "d.json").read_text())["meta"]["threshold_on"] == "news"  # it says how it was made
     with pytest.raises(SystemExit, match="measuring set"):
         collect_news(SHIPPED_READER, Path("tests/data/coastal_corpus_gold.jsonl"))
+    with pytest.raises(SystemExit, match="measuring set"):  # the newest blind set too (2026-11-27)
+        collect_news(SHIPPED_READER, Path("tests/data/upland_corpus_gold.jsonl"))

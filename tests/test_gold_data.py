@@ -35,6 +35,10 @@ SETS = {
     "coastal_corpus": (ROOT / "tests" / "data" / "coastal_corpus_gold.jsonl",
                        ROOT / "tests" / "data" / "coastal_corpus", 50,
                        {"unanswerable": 10, "corroborated": 14, "conflict": 8, "single-source": 10}),
+    # a fifth, blind set: written on 2026-11-27 by a helper from its articles alone, not yet measured
+    "upland_corpus": (ROOT / "tests" / "data" / "upland_corpus_gold.jsonl",
+                      ROOT / "tests" / "data" / "upland_corpus", 55,
+                      {"unanswerable": 12, "corroborated": 14, "conflict": 10, "single-source": 12}),
     # news DEVELOPMENT sets (for fitting and reading failures, never reported as held-out):
     # written blind on 2026-11-26 by two helpers, from their articles alone
     "field_dev": (ROOT / "eval" / "newsdev" / "field_dev_gold.jsonl",
@@ -259,7 +263,7 @@ def test_sources_and_values_name_the_articles(gold):
             assert len({norm(v["value"]) for v in r["values"]}) >= 2, f"{r['id']}: a conflict has 2+ values"
 
 
-@pytest.mark.parametrize("corpus", ["events_corpus", "regional_corpus", "coastal_corpus", "field_dev", "civic_dev"])
+@pytest.mark.parametrize("corpus", ["events_corpus", "regional_corpus", "coastal_corpus", "upland_corpus", "field_dev", "civic_dev"])
 def test_fresh_corpus_articles(corpus):
     """The fresh corpora: mixed formats, 4+ outlets, every article cited by some question; a
     measuring set's README says never to tune on it, a development set's says what it is for."""
