@@ -307,9 +307,14 @@ def fit_model(rows: list[dict], kind: str, features, params: dict):
         return DecisionModel(tuple(features), tuple(mean), tuple(scale), tuple(lr.coef_[0]),
                              float(lr.intercept_[0]), 0.5, gate=params.get("gate", "p"))
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
-    clf = HistGradientBoostingClassifier(**{k: v for k, v in params.items() if k != "news_weight"}).fit(
-        X, y, sample_weight=w)
+    # One OpenMP thread: with two, sklearn bins the features through joblib's threading backend,
+    # whose result polling sleeps 10 ms at a time: 1.3 of a fit's 1.6 s on a few thousand
+    # candidates (cProfile, 2026-11-27), most of `fit-decision`'s 18 minutes with news sets.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        clf = HistGradientBoostingClassifier(**{k: v for k, v in params.items() if k != "news_weight"}).fit(
+            X, y, sample_weight=w)
     n = len(features)
     model = DecisionModel(tuple(features), (0.0,) * n, (1.0,) * n, (0.0,) * n,
                           float(np.ravel(clf._baseline_prediction)[0]), 0.5, {}, "trees",
