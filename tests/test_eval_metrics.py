@@ -69,6 +69,30 @@ def test_summarize_abstention_rates_and_tags():
     assert s["by_tag"]["u"]["n"] == 2 and s["by_tag"]["t"]["n"] == 2
 
 
+def test_answerable_auc_ranks_answerable_above_unanswerable_whatever_the_threshold():
+    # every answerable question more confident than every unanswerable one: 1; the reverse: 0
+    assert m.answerable_auc([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) == 1.0
+    assert m.answerable_auc([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 0.0
+    # 0.6 beats 0.5 and ties 0.6 (half), 0.4 beats neither: (1 + 0.5 + 0) / 4
+    assert m.answerable_auc([0.6, 0.4, 0.5, 0.6], [True, True, False, False]) == 0.375
+    assert m.answerable_auc([0.3, 0.3], [True, False]) == 0.5
+    assert m.answerable_auc([0.9, 0.1], [True, True]) is None  # no unanswerable question
+
+
+def test_summary_carries_answerable_auc_from_the_answers_confidence():
+    rows = [_row(True, False, 1.0), _row(True, True, 0.0), _row(False, True, 0.0), _row(False, False, 0.0)]
+    for r, c in zip(rows, (0.9, 0.05, 0.02, 0.4)):
+        r["scores"]["confidence"] = c
+    s = m.summarize(rows)
+    # 0.9 beats both unanswerable, 0.05 beats 0.02 only: 3 of 4 pairs
+    assert s["answerable_auc"] == 0.75
+    sample = GoldSample("q1", "How much?", ["US$900 million"], ["US$900 million"], ["money"])
+    abstained = {"text": "The articles do not answer", "abstained": True, "quotes": [], "confidence": 0.031}
+    assert score_sample(sample, abstained, [], {})["confidence"] == 0.031  # kept when it abstains
+    refused = {"text": "Refused", "abstained": True, "quotes": []}
+    assert score_sample(sample, refused, [], {})["confidence"] == 0.0
+
+
 def test_score_sample_and_compare():
     sample = GoldSample("q1", "How much?", ["US$900 million"], ["US$900 million"], ["money"])
     docs = {"d": "It saved US$900 million."}

@@ -170,6 +170,23 @@ def mean(values: Iterable[float]) -> Optional[float]:
     return sum(vals) / len(vals) if vals else None
 
 
+def answerable_auc(scores: Sequence[float], answerable: Sequence[bool]) -> Optional[float]:
+    """How well a confidence tells answerable from unanswerable questions, whatever the
+    threshold: the chance that an answerable question scores above an unanswerable one (ties
+    count half), i.e. the area under the ROC curve (Mann-Whitney). None without both kinds.
+    Abstention and false abstention move together with the threshold; this does not, so two
+    builds (or readers) compare on it even when their thresholds differ, and it bounds what any
+    threshold can reach (a small set moves by a question or two; Rhine has 208 unanswerable)."""
+    pos = sorted(float(x) for x, a in zip(scores, answerable) if a)
+    neg = sorted(float(x) for x, a in zip(scores, answerable) if not a)
+    if not pos or not neg:
+        return None
+    from bisect import bisect_left, bisect_right
+
+    wins = sum(bisect_left(neg, x) + 0.5 * (bisect_right(neg, x) - bisect_left(neg, x)) for x in pos)
+    return wins / (len(pos) * len(neg))
+
+
 def _aggregate(rows: list[dict]) -> dict:
     """Summary of scored rows (each row: {"answerable", "scores": {...}, "latency_ms"})."""
     ans = [r["scores"] for r in rows if r["answerable"]]
@@ -190,6 +207,9 @@ def _aggregate(rows: list[dict]) -> dict:
                             + [float(s["abstained"]) for s in una])
     out["false_abstention_rate"] = mean(float(s["abstained"]) for s in ans)
     out["abstention_recall"] = mean(float(s["abstained"]) for s in una)
+    if all("confidence" in s for s in ans + una):
+        out["answerable_auc"] = answerable_auc([s["confidence"] for s in ans + una],
+                                               [True] * len(ans) + [False] * len(una))
     n_quotes = sum(s["n_quotes"] for s in ans + una)
     out["quote_validity"] = (sum(s["n_valid_quotes"] for s in ans + una) / n_quotes) if n_quotes else 1.0
     lat = [r["latency_ms"] for r in rows]

@@ -6,7 +6,7 @@ from typing import Optional
 
 SUMMARY_KEYS = ["n", "n_answerable", "n_unanswerable", "recall@1", "recall@3", "recall@5",
                 "recall@10", "mrr", "evidence_hit", "quote_validity", "answer_hit", "short_hit", "f1",
-                "abstention_recall", "false_abstention_rate", "conflict_flagged",
+                "abstention_recall", "false_abstention_rate", "answerable_auc", "conflict_flagged",
                 "all_sources_cited", "false_conflict_rate", "self_conflicts", "latency_p50_ms", "latency_p95_ms"]
 
 

@@ -31,6 +31,9 @@ def score_sample(sample: GoldSample, answer: dict, retrieved_texts: list[str],
         "exact": m.exact_match(short, sample.answers) if sample.answerable else None,
         "f1_text": m.token_f1(text, sample.answers) if sample.answerable else None,
         "abstained": abstained,
+        # the decision's probability that its answer is right, also when it abstained (0 when
+        # nothing was retrieved or the question was refused): for answerable_auc
+        "confidence": float(answer.get("confidence") or 0.0),
         "n_quotes": len(shown),
         "n_valid_quotes": sum(m.quote_valid(q, doc_texts) for q in shown),
     })
