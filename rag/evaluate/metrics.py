@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from typing import Iterable, Optional, Sequence
 
@@ -181,8 +182,6 @@ def answerable_auc(scores: Sequence[float], answerable: Sequence[bool]) -> Optio
     neg = sorted(float(x) for x, a in zip(scores, answerable) if not a)
     if not pos or not neg:
         return None
-    from bisect import bisect_left, bisect_right
-
     wins = sum(bisect_left(neg, x) + 0.5 * (bisect_right(neg, x) - bisect_left(neg, x)) for x in pos)
     return wins / (len(pos) * len(neg))
 
