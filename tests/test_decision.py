@@ -386,3 +386,67 @@ def test_fit_decision_fits_on_a_news_development_set_and_refuses_a_measuring_set
         collect_news(SHIPPED_READER, Path("tests/data/coastal_corpus_gold.jsonl"))
     with pytest.raises(SystemExit, match="measuring set"):  # the newest blind set too (2026-11-27)
         collect_news(SHIPPED_READER, Path("tests/data/upland_corpus_gold.jsonl"))
+
+
+def test_verified_gate_answers_when_probability_and_verifier_together_reach_the_threshold():
+    """With "gate": "verified" the model still picks the candidate; whether to answer is its
+    probability's logit and the verifier's logit, each standardised with the stored means and
+    sds, averaged with the stored weight. The mix survives the JSON round trip; a gate without
+    a usable mix is refused with how to fix it."""
+    from dataclasses import replace
+
+    from rag.answering.decide import best_or_none
+
+    i = FEATURES.index("span_score")
+    coef = [0.0] * len(FEATURES)
+    coef[i] = 1.0
+    model = DecisionModel(FEATURES, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES), tuple(coef), 0.0, 0.5)
+    # weight .5; logit p: mean 0, sd 2; verifier: mean 1, sd 4
+    gated = replace(model, threshold=0.0, gate="verified", mix=(0.5, 0.0, 2.0, 1.0, 4.0))
+    assert gated.uses_verifier and not model.uses_verifier
+
+    def cand(span: float, verifier: float):
+        c = _cand("a", score=span, null=0.0)
+        c.features = {f: 0.0 for f in FEATURES}
+        c.features.update(span_score=span, verifier=verifier)
+        return c
+
+    sure = cand(2.0, -7.0)  # p = sigmoid(2): gate .5 * 2/2 + .5 * (-8)/4 = -.5: abstains
+    assert model.p(sure.features) > 0.85 and best_or_none(model, [sure]) is sure
+    assert best_or_none(gated, [sure]) is None
+    unsure = cand(-1.0, 7.0)  # gate .5 * -1/2 + .5 * 6/4 = .5: answers
+    assert best_or_none(gated, [unsure]) is unsure and best_or_none(model, [unsure]) is None
+    assert abs(gated.score(unsure) - 0.5) < 1e-9
+    again = DecisionModel.from_json(json.loads(json.dumps(gated.to_json())))
+    assert again.gate == "verified" and again.mix == gated.mix and abs(again.score(unsure) - 0.5) < 1e-9
+    with pytest.raises(ValueError, match="rag fit-decision"):
+        DecisionModel.from_json({k: v for k, v in gated.to_json().items() if k != "mix"})
+
+
+def test_fit_decision_standardises_the_verified_gate_on_the_picked_candidates():
+    """fit-decision's verified-gate option: the stored means and sds are those of the picked
+    candidates' logit p and verifier logit over the training questions, and the threshold is on
+    the mixed value; a verifier that separates answerable from unanswerable questions raises
+    abstention over the probability alone at the same false-abstention cap."""
+    pytest.importorskip("sklearn")
+    from rag.training.fit_decision import fit_with_threshold, outcomes, scores_at
+
+    rng = random.Random(5)
+    rows = []
+    for a in "AB":
+        for q in range(200):
+            answerable = q % 2 == 0
+            f = {name: 0.0 for name in FEATURES}
+            f["margin"] = rng.gauss(1.0 if answerable else 0.0, 1.5)  # a weak signal in the features
+            f["verifier"] = rng.gauss(2.0 if answerable else -2.0, 1.0)  # a strong one in the verifier
+            rows.append({"article": a, "qid": f"{a}{q}", "paragraph": f"{a}{q // 3}", "answerable": answerable,
+                         "candidates": [{"features": f, "f1": 1.0 if answerable else 0.0}]})
+    plain = fit_with_threshold(rows, "logistic", ("margin",), {"C": 1.0})
+    gated = fit_with_threshold(rows, "logistic", ("margin",), {"C": 1.0, "gate": "verified", "verifier_weight": 0.5})
+    w, mu_p, sd_p, mu_v, sd_v = gated.mix
+    vs = [r["candidates"][0]["features"]["verifier"] for r in rows]
+    assert w == 0.5 and abs(mu_v - np.mean(vs)) < 1e-9 and abs(sd_v - np.std(vs)) < 1e-9
+    s_plain = scores_at(outcomes(rows, plain), plain.threshold)
+    s_gated = scores_at(outcomes(rows, gated), gated.threshold)
+    assert s_gated["false_abstention"] <= 0.2 and s_plain["false_abstention"] <= 0.2  # thresholds chosen out of fold
+    assert s_gated["abstention_recall"] > s_plain["abstention_recall"] + 0.2

@@ -146,24 +146,62 @@ class BertQA(nn.Module):
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None) -> QAOutput:
-        if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
-        x = self.bert.embeddings(input_ids, token_type_ids)
-        # which keys each query may attend to (True) over the padded batch; boolean, so it fits
-        # any dtype autocast gives the attention (bf16 on machines where that is faster)
-        mask = attention_mask[:, None, None, :].bool() if attention_mask is not None else None
-        for layer in self.bert.encoder.layer:
-            x = layer(x, mask)
+        x = _encode(self.bert, input_ids, token_type_ids, attention_mask)
         start, end = self.qa_outputs(x).split(1, dim=-1)
         return QAOutput(start.squeeze(-1), end.squeeze(-1))
 
     def load(self, state: dict) -> "BertQA":
         """Load a transformers BertForQuestionAnswering state dict; refuses missing or extra
         weights by name (position_ids buffers and a pooler, unused here, are ignored)."""
-        own = self.state_dict()
-        state = {k: v for k, v in state.items() if not k.endswith("position_ids") and not k.startswith("bert.pooler.")}
-        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise KeyError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
-        self.load_state_dict(state)
-        return self
+        return _load(self, {k: v for k, v in state.items() if not k.startswith("bert.pooler.")})
+
+
+def _encode(bert: _Bert, input_ids, token_type_ids, attention_mask):
+    if token_type_ids is None:
+        token_type_ids = torch.zeros_like(input_ids)
+    x = bert.embeddings(input_ids, token_type_ids)
+    # which keys each query may attend to (True) over the padded batch; boolean, so it fits
+    # any dtype autocast gives the attention (bf16 on machines where that is faster)
+    mask = attention_mask[:, None, None, :].bool() if attention_mask is not None else None
+    for layer in bert.encoder.layer:
+        x = layer(x, mask)
+    return x
+
+
+def _load(model: nn.Module, state: dict) -> nn.Module:
+    own = model.state_dict()
+    state = {k: v for k, v in state.items() if not k.endswith("position_ids")}
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise KeyError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.load_state_dict(state)
+    return model
+
+
+class _Pooler(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+
+
+class BertPairScore(nn.Module):
+    """BERT with its pooler (tanh of a dense layer over [CLS]) and a one-logit head: what
+    transformers' BertForSequenceClassification(num_labels=1) computes, same parameter names.
+    The answer verifier (answering/verifier.py) runs it."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = _Bert(config)
+        self.bert.pooler = _Pooler(config)
+        self.classifier = nn.Linear(config.hidden_size, 1)
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None) -> torch.Tensor:
+        x = _encode(self.bert, input_ids, token_type_ids, attention_mask)
+        pooled = torch.tanh(self.bert.pooler.dense(x[:, 0]))
+        return self.classifier(pooled).squeeze(-1)
+
+    def load(self, state: dict) -> "BertPairScore":
+        """Load a transformers BertForSequenceClassification(num_labels=1) state dict; refuses
+        missing or extra weights by name."""
+        return _load(self, state)

@@ -10,7 +10,10 @@ loading it runs no pickled code). The best candidate is given when that probabil
 reaches the threshold, otherwise the assistant abstains; or, with `"gate": "margin"`, whether
 to answer is the reader's own: its best margin over the passages read (the best span's score
 minus the no-answer score) must reach the threshold, SQuAD 2.0's null-score-difference
-threshold, while the model still picks which candidate. The model and threshold are
+threshold, while the model still picks which candidate; or, with `"gate": "verified"`, the
+candidate's probability and the answer verifier's logit for it (answering/verifier.py), each
+standardised over the calibration questions' chosen candidates, are averaged with the weight
+in `"mix"` and that must reach the threshold. The model and threshold are
 fitted by `rag fit-decision` on training articles the reader never saw (see
 rag/data/reader/MODEL_CARD.md); this module only applies them.
 """
@@ -76,11 +79,35 @@ class DecisionModel:
     meta: dict = field(default_factory=dict, compare=False)
     kind: str = "logistic"          # or "trees": intercept + the sum of the trees' leaf values
     trees: tuple[Tree, ...] = ()
-    gate: str = "p"                 # what must reach `threshold` to answer: "p" or "margin" (see above)
+    gate: str = "p"                 # what must reach `threshold` to answer: "p", "margin" or "verified"
+    # "verified" gate: (verifier weight, mean and sd of logit p, mean and sd of the verifier logit)
+    mix: tuple[float, ...] = ()
+
+    @property
+    def uses_verifier(self) -> bool:
+        """Whether answering needs the answer verifier's logit (as a feature or in the gate)."""
+        if self.gate == "verified":
+            return True
+        if "verifier" not in self.features:
+            return False
+        i = self.features.index("verifier")
+        if self.kind == "trees":
+            return any(f == i for t in self.trees for f, l in zip(t.feature, t.left) if l >= 0)
+        return self.coef[i] != 0.0
 
     def score(self, c: Candidate) -> float:
         """What this decision compares with its threshold, for one candidate."""
-        return c.read.margin if self.gate == "margin" else c.p_correct
+        if self.gate == "margin":
+            return c.read.margin
+        if self.gate == "verified":
+            return self.verified(c.p_correct, c.features["verifier"])
+        return c.p_correct
+
+    def verified(self, p: float, verifier: float) -> float:
+        """The "verified" gate's value: standardised logit of p and verifier logit, mixed."""
+        w, mu_p, sd_p, mu_v, sd_v = self.mix
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        return (1 - w) * (math.log(p / (1 - p)) - mu_p) / sd_p + w * (verifier - mu_v) / sd_v
 
     def accepts(self, c: Candidate) -> bool:
         """The candidate is one the decision would give (p_correct set: rank_candidates)."""
@@ -106,6 +133,8 @@ class DecisionModel:
              "threshold": self.threshold}
         if self.gate != "p":
             d["gate"] = self.gate
+        if self.mix:
+            d["mix"] = list(self.mix)
         if self.kind == "trees":
             d["trees"] = [t.to_json() for t in self.trees]
         else:
@@ -120,18 +149,23 @@ class DecisionModel:
             raise ValueError(f"decision model uses unknown features {sorted(missing)}")
         kind = d.get("kind", "logistic")
         gate = d.get("gate", "p")
-        if gate not in ("p", "margin"):
-            raise ValueError(f"decision model gate {gate!r} is unknown (p or margin); refit with `rag fit-decision`")
+        if gate not in ("p", "margin", "verified"):
+            raise ValueError(f"decision model gate {gate!r} is unknown (p, margin or verified); "
+                             "refit with `rag fit-decision`")
+        mix = tuple(float(v) for v in d.get("mix", ()))
+        if gate == "verified" and (len(mix) != 5 or mix[2] <= 0 or mix[4] <= 0):
+            raise ValueError("decision model: the verified gate needs \"mix\": [weight, mean and sd of logit p, "
+                             "mean and sd of the verifier logit] (sds > 0); refit with `rag fit-decision`")
         n = len(d["features"])
         if kind == "trees":
             trees = tuple(Tree.from_json(t, n) for t in d["trees"])
             return cls(tuple(d["features"]), (0.0,) * n, (1.0,) * n, (0.0,) * n, float(d["intercept"]),
-                       float(d["threshold"]), d.get("meta", {}), "trees", trees, gate)
+                       float(d["threshold"]), d.get("meta", {}), "trees", trees, gate, mix)
         if kind != "logistic":
             raise ValueError(f"decision model kind {kind!r} is unknown (logistic or trees); "
                              "refit with `rag fit-decision`")
         return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]),
-                   float(d["intercept"]), float(d["threshold"]), d.get("meta", {}), gate=gate)
+                   float(d["intercept"]), float(d["threshold"]), d.get("meta", {}), gate=gate, mix=mix)
 
     @classmethod
     def margin_only(cls) -> "DecisionModel":

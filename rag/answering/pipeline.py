@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from pathlib import Path
 from typing import Iterable, Optional, Protocol
 
 import numpy as np
@@ -33,6 +34,7 @@ from .evidence import (Candidate, Evidence, candidate_features, passages_to_read
 from .extract import Mention, QuestionType, best_mention, mentions, question_type, value_phrase
 from .lazyspans import score_spans_lazily
 from .reader import ReadSpan, SpanReader, get_reader
+from .verifier import VERIFIER_FOLDER, AnswerVerifier, get_verifier, marked_context
 from .render import abstain_words, abstention_text, answer_text
 from .spans import Span, candidate_spans, score_spans
 from .tuning import TUNING, Tuning
@@ -74,6 +76,10 @@ def merge_nested(ranked: list[Candidate]) -> list[Candidate]:
     return kept
 
 
+_UNSET = object()
+VERIFY_BEFORE, VERIFY_AFTER = 1500, 800  # characters around a candidate where its sentences are cut
+
+
 class Answerer:
     def __init__(self, settings, embedder, quotes: QuoteSource, reader: Optional[SpanReader] = None,
                  decision: Optional[DecisionModel] = None, tuning: Tuning = TUNING):
@@ -82,6 +88,7 @@ class Answerer:
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._reader = reader
         self._decision = decision
+        self._verifier = _UNSET
         self.tuning = tuning
 
     @property
@@ -95,6 +102,40 @@ class Answerer:
         if self._decision is None:
             self._decision = load_decision(self.settings.reader.path)
         return self._decision
+
+    @property
+    def verifier(self) -> Optional[AnswerVerifier]:
+        """The answer verifier kept beside the reader (`<reader>/verifier`), or None when the
+        reader folder has none; a decision that uses its score refuses to run without it."""
+        if self._verifier is _UNSET:
+            folder = Path(self.settings.reader.path) / VERIFIER_FOLDER
+            if (folder / "config.json").exists():
+                self._verifier = get_verifier(folder, self.reader.bf16)
+            elif self.decision.uses_verifier:
+                from ..errors import ConfigError
+                raise ConfigError(f"The answer decision in {self.settings.reader.path} uses the answer verifier, "
+                                  f"but {folder} holds none: write it with `rag train-verifier --out {folder}` "
+                                  "or reinstall the package.")
+            else:
+                self._verifier = None
+        return self._verifier
+
+    def verify(self, ev: Evidence, cands: list[Candidate]) -> None:
+        """The verifier's logit of each candidate, read in its sentence and the one before
+        (one batch per question), as the decision feature "verifier"."""
+        v = self.verifier
+        if v is None or not cands:
+            return
+        docs = self.quotes.get_documents({c.doc_id for c in cands})
+        keep = [c for c in cands if c.doc_id in docs]
+        contexts = []
+        for c in keep:
+            text = docs[c.doc_id].text
+            # sentences looked for near the candidate only (the one before it and its own)
+            contexts.append(marked_context(text, c.start, c.end, max(0, c.start - VERIFY_BEFORE),
+                                           min(len(text), c.end + VERIFY_AFTER)))
+        for c, logit in zip(keep, v.score(ev.question, contexts)):
+            c.features["verifier"] = float(logit)
 
     # -- evidence -------------------------------------------------------------------------
     def evidence(self, question: str, q_vec: np.ndarray, hits: list[Hit], sparse) -> Evidence:
@@ -140,6 +181,7 @@ class Answerer:
         if ev.qtype.kind in ("number", "date", "time", "person"):
             cands += self._rule_candidates(ev, hits, scorers, rank_of, cands)
         candidate_features(ev, cands)
+        self.verify(ev, cands)
         return merge_nested(rank_candidates(self.decision, cands))
 
     def prefetch(self, ev: Evidence, hits: list[Hit]) -> None:

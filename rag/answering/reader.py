@@ -167,12 +167,21 @@ def load_model(folder: Path):
     `model.int8.safetensors` (int8 matrices with one fp32 scale per row, written by
     rag.training.quantize; dequantized here) when the folder has it, else from the fp16/fp32
     `model.safetensors` that `rag train-reader` writes."""
+    from .bert import BertQA
+
+    return load_weights(folder, BertQA, "reader", "rag train-reader",
+                        "set RAG_READER__PATH to a folder written by `rag train-reader`, or reinstall the package")
+
+
+def load_weights(folder: Path, network, what: str, command: str, fix_missing: str):
+    """`network` (a class of answering/bert.py) with the weights stored in `folder`: int8 with one
+    scale per row (dequantized to fp32 here), or the fp16/fp32 file `command` writes."""
     import json
 
     import torch
     from safetensors.numpy import load_file
 
-    from .bert import BertConfig, BertQA
+    from .bert import BertConfig
 
     int8 = folder / INT8_WEIGHTS
     weights = int8 if int8.exists() else folder / "model.safetensors"
@@ -180,13 +189,12 @@ def load_model(folder: Path):
     def refuse(why: str):
         from ..errors import ConfigError
         fix = (f"rewrite it with `python -m rag.training.quantize {folder}`" if weights == int8
-               else "train it again with `rag train-reader`")
+               else f"train it again with `{command}`")
         return ConfigError(f"{weights} does not fit {folder / 'config.json'} ({why}): {fix}.")
 
     if not weights.exists():
         from ..errors import ConfigError
-        raise ConfigError(f"No reader weights in {folder} ({INT8_WEIGHTS} or model.safetensors): set "
-                          "RAG_READER__PATH to a folder written by `rag train-reader`, or reinstall the package.")
+        raise ConfigError(f"No {what} weights in {folder} ({INT8_WEIGHTS} or model.safetensors): {fix_missing}.")
     stored = load_file(str(weights))  # numpy: dequantizing is one multiply per matrix, no thread pool
     state = {}
     for name, t in stored.items():
@@ -195,7 +203,7 @@ def load_model(folder: Path):
             state[name] = torch.from_numpy(t.astype(np.float32) * scale if scale is not None else t.astype(np.float32))
     try:
         config = BertConfig.from_dict(json.loads((folder / "config.json").read_text(encoding="utf-8")))
-        return BertQA(config).load(state).eval()
+        return network(config).load(state).eval()
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         raise refuse(str(e)[:300]) from None
 

@@ -17,12 +17,18 @@ def _train_reader(argv):
     return run(argv)
 
 
+def _train_verifier(argv):
+    from ..training.train_verifier import main as run
+    return run(argv)
+
+
 def _fit_decision(argv):
     from ..training.fit_decision import main as run
     return run(argv)
 
 
-TRAINING_COMMANDS = {"train-reader": _train_reader, "fit-decision": _fit_decision}
+TRAINING_COMMANDS = {"train-reader": _train_reader, "train-verifier": _train_verifier,
+                     "fit-decision": _fit_decision}
 
 
 def build_parser() -> argparse.ArgumentParser:

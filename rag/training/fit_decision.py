@@ -268,6 +268,13 @@ def _options():
         "logistic, previous 22 features": ("logistic", OLD_FEATURES, {"C": 1.0}),
         # the same with the passage's relative retrieval score for its rank (robust to near-ties)
         "logistic, 22 features, chunk score": ("logistic", SCORE_FEATURES, {"C": 1.0}),
+        # the same with the answer verifier's logit (answering/verifier.py): a model trained apart
+        # on gold against plausible-looking answers (only useful when the reader folder has one)
+        "logistic, previous 22 features + verifier": ("logistic", OLD_FEATURES + ("verifier",), {"C": 1.0}),
+        # the 22-feature model picks; whether to answer is its probability and the verifier's
+        # logit of that candidate, standardised and averaged (decide.DecisionModel.verified)
+        "logistic, previous 22 features, verified gate": ("logistic", OLD_FEATURES,
+                                                          {"C": 1.0, "gate": "verified", "verifier_weight": 0.5}),
         "logistic, all features": ("logistic", tuple(FEATURES), {"C": 1.0}),
         "logistic, all features, C=0.1": ("logistic", tuple(FEATURES), {"C": 0.1}),
         "boosted trees, all features": ("trees", tuple(FEATURES), TREE_PARAMS),
@@ -304,8 +311,11 @@ def fit_model(rows: list[dict], kind: str, features, params: dict):
         scale[scale == 0] = 1.0
         lr = LogisticRegression(C=params.get("C", 1.0), max_iter=2000)
         lr.fit((X - mean) / scale, y, sample_weight=w)
-        return DecisionModel(tuple(features), tuple(mean), tuple(scale), tuple(lr.coef_[0]),
-                             float(lr.intercept_[0]), 0.5, gate=params.get("gate", "p"))
+        model = DecisionModel(tuple(features), tuple(mean), tuple(scale), tuple(lr.coef_[0]),
+                              float(lr.intercept_[0]), 0.5, gate=params.get("gate", "p"))
+        if model.gate == "verified":
+            model = verified_gate(model, rows, params["verifier_weight"])
+        return model
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
@@ -324,6 +334,26 @@ def fit_model(rows: list[dict], kind: str, features, params: dict):
         ours = np.array([model.p(dict(zip(features, x))) for x in check])
         assert np.allclose(ours, clf.predict_proba(check)[:, 1], atol=1e-9), "tree export does not match sklearn"
     return model
+
+
+def verified_gate(model, rows: list[dict], weight: float):
+    """`model` with the "verified" gate: its probability's logit and the verifier's logit of the
+    candidate it picks, each standardised over the questions of `rows` (their picked candidates),
+    averaged with `weight` on the verifier. A fixed mix, not a fitted one: with two calibration
+    articles a fitted weight on top of the 22-feature model swung between them (see
+    eval/candidates/2026-11-27-verifier.md)."""
+    from dataclasses import replace
+
+    lp, vs = [], []
+    for r in real(rows):
+        if not r["candidates"]:
+            continue
+        best = max(r["candidates"], key=lambda c: model.p(c["features"]))
+        p = min(max(model.p(best["features"]), 1e-6), 1 - 1e-6)
+        lp.append(math.log(p / (1 - p)))
+        vs.append(best["features"]["verifier"])
+    sd_p, sd_v = float(np.std(lp)) or 1.0, float(np.std(vs)) or 1.0
+    return replace(model, mix=(float(weight), float(np.mean(lp)), sd_p, float(np.mean(vs)), sd_v))
 
 
 def export_tree(nodes):
@@ -361,11 +391,15 @@ def outcomes(rows, model) -> list[tuple[float, float, bool]]:
     out = []
     for r in rows:
         best_p, best_f1 = 0.0, 0.0
+        best = None
         for c in r["candidates"]:
             p = model.p(c["features"])
             if p > best_p:
-                best_p, best_f1 = float(p), c["f1"]
-        if model.gate == "margin":
+                best_p, best_f1, best = float(p), c["f1"], c
+        if model.gate == "verified":
+            gate = NO_CANDIDATE if best is None else model.verified(best_p, best["features"]["verifier"])
+            out.append((gate, best_f1, r["answerable"]))
+        elif model.gate == "margin":
             gate = max((float(c["features"]["margin"]) for c in r["candidates"]), default=NO_CANDIDATE)
             out.append((gate, best_f1, r["answerable"]))
         else:
@@ -508,7 +542,10 @@ def compare(rows, threshold_on: str = "both") -> dict:
     the inner cap (INNER_CAPS) that keeps its held-out false abstention within the promise."""
     table = {}
     articles = sorted({r["article"] for r in rows})
+    verified = any(c["features"].get("verifier") for r in rows for c in r["candidates"])
     for name, (kind, features, params) in options(any(r.get("news") for r in rows)).items():
+        if ("verifier" in features or params.get("gate") == "verified") and not verified and "all features" not in name:
+            continue  # no verifier beside this reader: the option is the one without it
         by_cap: dict[float, dict] = {cap: {} for cap in INNER_CAPS}
         for held in articles:
             train = [r for r in rows if r["article"] != held]
