@@ -132,7 +132,9 @@ class Answer:
     llm_text: Optional[str] = None  # what the LLM wrote, before the citation check
     short: Optional[Quote] = None  # the answer phrase itself, a verbatim span (None for whole sentences)
     abstain_reason: Optional[AbstainReason] = None
-    confidence: Optional[float] = None  # the answer decision's probability that `short` is right
+    # how sure the answer decision is that `short` is right, 0-1: its probability, or with a
+    # verified gate (decide.DecisionModel.confidence) the logistic of the value its threshold cuts
+    confidence: Optional[float] = None
     read: list[ReadChunk] = field(default_factory=list)  # what retrieval gave answering
     warnings: list[SourceWarning] = field(default_factory=list)  # about the sources (provenance.py)
     # the first part of an extractive `text`: the short answer and who reports it; `text` goes on

@@ -43,6 +43,7 @@ def test_abstains_in_plain_words_when_the_article_does_not_say(bridge):
     assert ans.abstained and ans.short is None and ans.quotes == []
     assert ans.abstain_reason.code == "no-answer-found"
     assert "(" not in ans.abstain_reason.words and "%" not in ans.text  # no debug figures in the text
-    assert ans.abstain_reason.detail["p_correct"] < ans.abstain_reason.detail["threshold"]
+    # what the decision's threshold cuts (its probability, or the verified gate's mixed value) fell short
+    assert ans.abstain_reason.detail["gate_value"] < ans.abstain_reason.detail["threshold"]
     assert ans.closest
     assert_quotes_verbatim(bridge, ans)

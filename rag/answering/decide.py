@@ -109,6 +109,14 @@ class DecisionModel:
         p = min(max(p, 1e-6), 1 - 1e-6)
         return (1 - w) * (math.log(p / (1 - p)) - mu_p) / sd_p + w * (verifier - mu_v) / sd_v
 
+    def confidence(self, c: Candidate) -> float:
+        """0-1, higher when the decision is surer the candidate is right: its probability, or
+        with the verified gate the logistic of the gate's value (the order the threshold cuts)."""
+        if self.gate == "verified":
+            z = self.score(c)
+            return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return c.p_correct
+
     def accepts(self, c: Candidate) -> bool:
         """The candidate is one the decision would give (p_correct set: rank_candidates)."""
         return self.score(c) >= self.threshold

@@ -244,6 +244,8 @@ class Answerer:
             code = "unknown-terms" if ev.unknown_terms else "no-answer-found"
             words = abstain_words(code, ev.unknown_terms, ev.qtype.kind)
             detail = {"p_correct": round(best.p_correct, 4) if best else None, "threshold": threshold,
+                      "gate": self.decision.gate,
+                      "gate_value": round(self.decision.score(best), 4) if best else None,
                       "unknown_terms": list(ev.unknown_terms),
                       "best_coverage": round(ev.ranked[0].coverage, 4),
                       "best_similarity": round(ev.ranked[0].similarity, 4),
@@ -251,7 +253,7 @@ class Answerer:
             reason = AbstainReason(code, words, detail)
             return Answer(ev.question, abstention_text(words), abstained=True, abstain_reason=reason,
                           closest=quotes_for(self.quotes, ev.ranked[:3]), read=read,
-                          confidence=round(best.p_correct, 4) if best else None)
+                          confidence=round(self.decision.confidence(best), 4) if best else None)
         return self._answer(ev, best, read)
 
     def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
@@ -301,7 +303,7 @@ class Answerer:
                                   quote_of(s.span).date, "other-measure" if s.other_measure else "value",
                                   quote_of(s.span)) for s in agree[:1] + differ]
         return Answer(ev.question, text, quotes=quotes, support=support, conflicts=conflicts, short=short,
-                      confidence=round(best.p_correct, 4), read=read, lead=lead,
+                      confidence=round(self.decision.confidence(best), 4), read=read, lead=lead,
                       context=sentence_part)
 
     def _quoted_sentence(self, ev: Evidence, c: Candidate) -> Span:
