@@ -75,7 +75,8 @@ class ReaderSettings(BaseModel):
     path: Path = Field(
         Path(__file__).parent / "data" / "reader",
         description="Folder of the span reader (written by `rag train-reader`) and its fitted "
-        "answer decision (decision.json, written by `rag fit-decision`); default: the shipped one.",
+        "answer decision (decision.json, written by `rag fit-decision`), with the answer verifier in "
+        "verifier/ (written by `rag train-verifier`) when the decision uses it; default: the shipped one.",
     )
 
 

@@ -33,8 +33,9 @@ pytestmark = pytest.mark.timeout(1800)
 # pattern (searched in the command) -> why it is not run here
 SKIPS = {
     r"(^|&&\s*)pip install": "installs packages into the environment (the first one then starts the web server)",
-    r"^rag (train-reader|fit-decision)": "long run: trains the reader (~35 min) / fits the decision (~6 min) "
-                                        "on ../shared (tests/test_reader.py trains a few steps)",
+    r"^rag (train-reader|train-verifier|fit-decision)": "long run: trains the reader (~35 min) or the verifier "
+                                                       "(~35 min) / fits the decision (~6 min) on ../shared "
+                                                       "(tests/test_reader.py, tests/test_verifier.py train a few steps)",
     r"^bash \.ci/run": "long run: installs the test extras and runs the whole test suite",
     r"(^|\s)python ui\.py|^(?:[A-Z_]+=(?:'[^']*'|\"[^\"]*\"|\S+)\s+)*rag serve": "starts the web server and blocks until stopped",
     r"llama_cpp\.server|^vllm serve|^chroma run": "starts a server (LLM or Chroma) and blocks until stopped",

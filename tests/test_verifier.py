@@ -1,12 +1,12 @@
 """The answer verifier: training runs and writes what answering loads, the plain-PyTorch network
-computes what transformers computes, the shipped one tells an answer from a look-alike, and a
-decision that needs it refuses to run without it.
+computes what transformers computes, and a decision that needs it refuses to run without it.
 
 The sentences are written here, not taken from any set the verifier was trained or measured on.
 """
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -44,28 +44,11 @@ def test_the_context_marks_the_candidate_in_its_sentence_and_the_one_before():
     assert marked_context(REPORT, s, e, lo, len(REPORT)).startswith("Three of them were injured")
 
 
-@pytest.mark.skipif(not (SHIPPED_VERIFIER / "config.json").exists(), reason="no verifier shipped beside the reader")
-def test_shipped_verifier_prefers_the_answer_to_a_figure_that_only_looks_like_it():
-    """The issue's own example: asked how many firefighters were injured, "40" (the number sent)
-    looks like an answer; "Three" (those injured) is one."""
-    v = AnswerVerifier(SHIPPED_VERIFIER)
-    q = "How many firefighters were injured?"
-    sent, injured = v.score(q, [marked_context(REPORT, *at(REPORT, "About 40")),
-                                marked_context(REPORT, *at(REPORT, "Three"))])
-    assert injured > sent
-    built, staff = v.score("When was the factory built?", [marked_context(REPORT, *at(REPORT, "1998")),
-                                                           marked_context(REPORT, *at(REPORT, "212"))])
-    assert built > staff
-
-
-@pytest.mark.skipif(not (SHIPPED_VERIFIER / "config.json").exists(), reason="no verifier shipped beside the reader")
-def test_shipped_decision_uses_the_verifier_it_is_shipped_with():
-    d = load_decision(SHIPPED_READER)
-    assert "verifier" in d.features
-    trained = json.loads((SHIPPED_VERIFIER / "training.json").read_text())
-    reader = json.loads((SHIPPED_READER / "training.json").read_text())
-    # trained on the reader's articles only: the decision's calibration articles saw neither model
-    assert trained["held_out_articles"] == reader["held_out_articles"] == d.meta["fitted_on"]
+def test_the_shipped_reader_has_no_verifier_and_its_decision_does_not_need_one():
+    """The verifier was measured and not shipped (eval/candidates/2026-11-27-verifier.md): the
+    shipped reader folder carries none, and its decision answers without one."""
+    assert not SHIPPED_VERIFIER.exists()
+    assert not load_decision(SHIPPED_READER).uses_verifier
 
 
 def test_training_runs_a_few_steps_and_answering_loads_the_result(tmp_path):
@@ -98,6 +81,43 @@ def test_training_runs_a_few_steps_and_answering_loads_the_result(tmp_path):
     with torch.no_grad():
         theirs = hf(**x).logits[:, 0].numpy()
     assert abs(ours - theirs).max() < 1e-4, (ours, theirs)
+
+    # wired into answering: a reader folder carrying it and a decision with the verified gate
+    reader = out.parent
+    for f in SHIPPED_READER.iterdir():
+        if f.is_file():
+            shutil.copy(f, reader / f.name)
+    d = json.loads((reader / "decision.json").read_text())
+    d.update(gate="verified", mix=[0.5, 0.0, 1.0, 0.0, 1.0], threshold=-100.0)
+    (reader / "decision.json").write_text(json.dumps(d))
+    a = _assistant(tmp_path, reader)
+    ev = a.evidence(q)
+    assert ev.candidates and all(c.features["verifier"] != 0.0 for c in ev.candidates)
+    best = ev.candidates[0]
+    doc = a.document(best.doc_id)
+    assert abs(best.features["verifier"] - v.score(q, [marked_context(doc.text, best.start, best.end)])[0]) < 1e-4
+    ans = a.ask(q)
+    z = 0.5 * math.log(best.p_correct / (1 - best.p_correct)) + 0.5 * best.features["verifier"]
+    assert not ans.abstained and abs(ans.confidence - 1 / (1 + math.exp(-z))) < 1e-3
+    assert doc.text[ans.short.start:ans.short.end] == ans.short.text
+    d["threshold"] = 100.0  # nothing reaches it: abstains, saying what fell short
+    (reader / "decision.json").write_text(json.dumps(d))
+    ans = _assistant(tmp_path, reader).ask(q)
+    assert ans.abstained and ans.abstain_reason.detail["gate"] == "verified"
+    assert abs(ans.abstain_reason.detail["gate_value"] - z) < 1e-3
+
+
+def _assistant(tmp_path, reader):
+    from rag import Assistant
+    from rag.settings import Settings
+
+    s = Settings(bootstrap_dir=None)
+    s = s.model_copy(update={"reader": s.reader.model_copy(update={"path": reader})})
+    src = tmp_path / "report.txt"
+    src.write_text("Factory fire\n\n" + REPORT + "\n", encoding="utf-8")
+    a = Assistant(index_dir=tmp_path / "index", settings=s, bootstrap=False)
+    assert a.ingest([src]).ok
+    return a
 
 
 def test_train_verifier_refuses_a_measuring_set(tmp_path):

@@ -218,25 +218,31 @@ def train(data: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dic
     return {"history": history, "minutes": round((time.time() - t0) / 60, 1)}
 
 
+def adamw_with_warmup(model, lr: float, weight_decay: float, warmup: float, total: int):
+    """BERT fine-tuning's optimiser: AdamW without decay on biases and LayerNorm weights, linear
+    warm-up over `warmup` of the `total` steps, then linear decay to 0."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight")
+    opt = torch.optim.AdamW([
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ], lr=lr)
+    return opt, get_linear_schedule_with_warmup(opt, int(warmup * total), total)
+
+
 def _fit(model, windows, cfg: TrainConfig, epochs: float, rng: random.Random, bf16: bool, progress: bool,
          stage: str, after_epoch=None) -> None:
     """AdamW with warm-up and linear decay over `epochs` passes of `windows` (a fresh optimiser
     per stage, as when fine-tuning a pretrained model)."""
     import torch
     from tqdm import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * epochs))
-    no_decay = ("bias", "LayerNorm.weight")
-    params = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-         "weight_decay": 0.0},
-    ]
-    opt = torch.optim.AdamW(params, lr=cfg.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup, total)
     print(f"{stage}: {len(windows)} windows, {total} steps", file=sys.stderr, flush=True)
     model.train()
     step = 0

@@ -108,9 +108,10 @@ def score_pairs(model, tokenizer, pairs: list[Pair], bf16: bool, batch: int = 64
 def train(data: Path, out: Path, cfg: VerifierConfig, progress: bool = True) -> dict:
     import torch
     from tqdm import tqdm
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from ..embeddings import resolve_model_path
+    from .train_reader import adamw_with_warmup
 
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
@@ -129,13 +130,7 @@ def train(data: Path, out: Path, cfg: VerifierConfig, progress: bool = True) -> 
     model = AutoModelForSequenceClassification.from_pretrained(base, local_files_only=True, num_labels=1)
     steps_per_epoch = math.ceil(len(train_p) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
-    no_decay = ("bias", "LayerNorm.weight")
-    opt = torch.optim.AdamW([
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ], lr=cfg.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup * total), total)
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup, total)
     lossf = torch.nn.BCEWithLogitsLoss()
     print(f"verifier: {len(train_p)} training pairs ({int(sum(p.label for p in train_p))} answerable), "
           f"{len(held_p)} held-out ({', '.join(cfg.held_out_articles)}); {total} steps; "
