@@ -33,6 +33,16 @@ from .reader import SHIPPED_READER
 DECISION_FILE = "decision.json"
 
 
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def logit(p: float) -> float:
+    """The inverse of sigmoid, with p kept off 0 and 1."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 @dataclass(frozen=True)
 class Tree:
     """One regression tree: node i tests x[feature[i]] <= cut[i] (left) else right, until a
@@ -106,16 +116,12 @@ class DecisionModel:
     def verified(self, p: float, verifier: float) -> float:
         """The "verified" gate's value: standardised logit of p and verifier logit, mixed."""
         w, mu_p, sd_p, mu_v, sd_v = self.mix
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        return (1 - w) * (math.log(p / (1 - p)) - mu_p) / sd_p + w * (verifier - mu_v) / sd_v
+        return (1 - w) * (logit(p) - mu_p) / sd_p + w * (verifier - mu_v) / sd_v
 
     def confidence(self, c: Candidate) -> float:
         """0-1, higher when the decision is surer the candidate is right: its probability, or
         with the verified gate the logistic of the gate's value (the order the threshold cuts)."""
-        if self.gate == "verified":
-            z = self.score(c)
-            return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-        return c.p_correct
+        return sigmoid(self.score(c)) if self.gate == "verified" else c.p_correct
 
     def accepts(self, c: Candidate) -> bool:
         """The candidate is one the decision would give (p_correct set: rank_candidates)."""
@@ -134,7 +140,7 @@ class DecisionModel:
             z = self.intercept + sum(t(x) for t in self.trees)
         else:
             z = float(((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.coef) + self.intercept)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return sigmoid(z)
 
     def to_json(self) -> dict:
         d = {"kind": self.kind, "features": list(self.features), "intercept": self.intercept,

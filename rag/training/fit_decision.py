@@ -344,13 +344,14 @@ def verified_gate(model, rows: list[dict], weight: float):
     eval/candidates/2026-11-27-verifier.md)."""
     from dataclasses import replace
 
+    from ..answering.decide import logit
+
     lp, vs = [], []
     for r in real(rows):
         if not r["candidates"]:
             continue
         best = max(r["candidates"], key=lambda c: model.p(c["features"]))
-        p = min(max(model.p(best["features"]), 1e-6), 1 - 1e-6)
-        lp.append(math.log(p / (1 - p)))
+        lp.append(logit(model.p(best["features"])))
         vs.append(best["features"]["verifier"])
     sd_p, sd_v = float(np.std(lp)) or 1.0, float(np.std(vs)) or 1.0
     return replace(model, mix=(float(weight), float(np.mean(lp)), sd_p, float(np.mean(vs)), sd_v))
