@@ -72,6 +72,10 @@ def test_onnx_cuts_batches_by_length_and_keeps_the_vectors(texts, fp32):
     assert (mixed * fp32).sum(1).min() >= kernels.MIN_COSINE
     alone = np.vstack([emb.embed([t]) for t in texts])
     assert (mixed * alone).sum(1).min() >= 0.99999
+    # its thread pool sleeps between runs: spinning, it took the cores from the span reader
+    # that runs right after it on the answer path (README, "Where the time went")
+    opts = emb.session.get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_bf16_autocast_holds_the_cosine_on_this_cpu(texts, fp32):
