@@ -40,6 +40,15 @@ from rag.answering.values import agree, comparable, parse
     ("Dr. José Álvarez", "Jose Alvarez", "person", True),
     ("Mayor Elena Varga", "Mayor Elena Vargas", "person", False),
     ("Mayor Elena Varga", "Regional Governor Paul Okafor", "person", False),
+    # currencies by any of their names (CLDR's, through Babel), the figure's own first
+    ("3.2 billion zlotys", "PLN 3.2 billion", "number", True),
+    ("310 million reais ($57 million)", "R$310 million", "number", True),
+    ("120 million koruna", "CZK 120 million", "number", True),
+    ("12 million US dollars", "US$12 million", "number", True),
+    ("12 million pesos", "MX$12 million", "number", False),   # which peso, the text does not say
+    # a short answer that left the currency out is the same sum, not a small count
+    ("540 million", "R$540 million", "number", True),
+    ("12", "$12", "number", False),
 ])
 def test_same_value(a, b, kind, same):
     assert same_value(value_of(a, kind), value_of(b, kind)) is same
@@ -55,6 +64,12 @@ def test_a_length_is_not_a_cost_and_dollars_are_not_pesos():
     assert not comparable(parse("14 km", "number"), parse("$14 million", "number"))
     assert not comparable(parse("$12 million", "number"), parse("12 million pesos", "number"))
     assert not comparable(parse("40 firefighters", "number"), parse("40 km", "number"))
+
+
+def test_a_figure_without_its_currency_agrees_but_never_conflicts():
+    assert not comparable(parse("290 million", "number"), parse("PLN 310 million", "number"))
+    assert parse("12 real estate deals", "number").unit == ""  # an English word, not the real
+    assert parse("5,00 zł", "number").unit == parse("PLN 5.00", "number").unit == "PLN"
 
 
 def test_vague_values_are_not_values():

@@ -17,7 +17,25 @@ from ..textnorm import STOPWORDS, fold, stem, terms, tokenize
 _WORDNUM = NUMBER_WORD_PATTERN
 _QUAL = (r"(?:(?:just\s+)?(?:over|more\s+than|less\s+than|fewer\s+than|nearly|almost|about|"
          r"around|approximately|roughly|some|up\s+to|at\s+least|at\s+most|under|close\s+to)\s+)?")
-_CUR = r"(?:US\s?\$|USD\s?|A\$|C\$|S\$|\$|€|£|¥|₫|VND\s?|VNĐ\s?|EUR\s?)?"
+
+
+def _currency_mark() -> str:
+    """What may stand before a figure to say its currency: any Unicode currency symbol, with
+    the capitals some dollars and the real carry ("US$", "R$", "HK$"), or an ISO 4217 code in
+    use ("PLN 3.2 billion", "CZK 120 million"; the list is Babel's CLDR data, matched in
+    capitals only since "ALL", "TOP" and "CUP" are codes too). Was a hand list of dollars,
+    euros, pounds, yen and dong, which cut "R$540 million" to "540 million"."""
+    import unicodedata
+
+    from babel.core import get_global
+
+    symbols = "".join(ch for ch in map(chr, range(0x10000)) if unicodedata.category(ch) == "Sc")
+    codes = sorted({code for rows in get_global("territory_currencies").values()
+                    for code, _start, end, tender in rows if end is None and tender} | {"VNĐ"})
+    return rf"(?:(?-i:[A-Z]{{0,3}})[{re.escape(symbols)}]\s?|(?-i:(?:{'|'.join(codes)}))\s?)?"
+
+
+_CUR = _currency_mark()
 # a number in words may be hyphenated ("fifty-eight"): "fifty" alone would be another number
 _NUMBER = (rf"(?<![\w-]){_QUAL}{_CUR}(?:\d+(?:[.,]\d+)*|(?:{_WORDNUM})(?:-(?:{_WORDNUM}))?\b)"
            r"(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"

@@ -13,6 +13,7 @@ Cross-source checks (corroborate.py) compare the value with the other articles.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Optional, Protocol
@@ -27,17 +28,25 @@ from ..planted import is_layout_token, is_question_shaped, screen_hits
 from ..provenance import lead_by_provenance
 from ..retrieve import Hit
 from ..textnorm import terms
-from .corroborate import ArticleAnswer, cross_check
+from .corroborate import ArticleAnswer, compared_as, cross_check, looks_like_person
 from .decide import DecisionModel, load_decision, rank_candidates
 from .evidence import (Candidate, Evidence, candidate_features, passages_to_read, read_key, reading_window,
                        unknown_key_terms)
 from .extract import Mention, QuestionType, best_mention, mentions, question_type, value_phrase
 from .lazyspans import score_spans_lazily
 from .reader import ReadSpan, SpanReader, get_reader
+from .values import Person, agree, parse_amount, parse_person
 from .verifier import VERIFIER_FOLDER, AnswerVerifier, get_verifier, marked_context
 from .render import abstain_words, abstention_text, answer_text
 from .spans import Span, candidate_spans, score_spans
 from .tuning import TUNING, Tuning
+
+
+def _with_unit(sentence: str, m: Mention) -> bool:
+    """The figure is a sum of money or a quantity with its unit ("R$540 million", "420-kg");
+    not a duration: "nine years" and "five days" recur for unrelated things in one article."""
+    v = parse_amount(sentence[slice(*value_phrase(sentence, m.start, m.end, "number"))])
+    return v is not None and (v.money or v.unit.startswith("[") and v.unit != "[time]")
 
 
 class QuoteSource(Protocol):
@@ -259,20 +268,25 @@ class Answerer:
     def _answer(self, ev: Evidence, best: Candidate, read: list[ReadChunk]) -> Answer:
         sentence = self._quoted_sentence(ev, best)
         read_alone = self.article_answers(ev, best)
+        # values are compared across articles as the question's kind, or as figures when the
+        # question does not say and the answer is one ("What fine ...?" -> "€1.2 million")
+        asked_as = ev.qtype
+        ev = replace(ev, qtype=compared_as(ev.qtype, best.text))
         docs = self.quotes.get_documents({sp.doc_id for sp in ev.ranked} | {best.doc_id}
                                          | {sub.hits[0].record.doc_id for sub, _, _ in read_alone if sub.hits})
         # identity of each article's text, hashed once: a copy under another name counts once
         keys = {d: hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest()
                 for d, doc in docs.items()}
         mine = self._article_answer(ev, best, sentence, docs, keys)
-        others = [[replace(self._article_answer(sub, c, self._quoted_sentence(sub, c), docs, keys),
+        others = [[replace(self._article_answer(ev, c, self._quoted_sentence(sub, c), docs, keys),
                            answers=answers) for c in cands]
-                  + self._stated_in(ev, sub, docs, keys)
+                  + self._stated_in(ev, sub, docs, keys, mine)
                   for sub, cands, answers in read_alone]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
                if c.doc_id == best.doc_id and c is not best and self.decision.accepts(c)
                and (c.end <= best.start or c.start >= best.end)][: self.tuning.article_answers]
-        agree, differ = cross_check(ev.question, ev.qtype, mine, others, own)
+        agree, differ = cross_check(ev.question, ev.qtype, mine, others, own,
+                                    asked_as=asked_as if ev.qtype != asked_as else None)
         spans = [s.span for s in agree[:1] + differ + agree[1:]]
         max_q = max(self.settings.answer.max_quotes, len(spans))
         quotes = quotes_for(self.quotes, spans[:max_q])
@@ -328,14 +342,20 @@ class Answerer:
         return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
                              doc.date if doc else None)
 
-    def _stated_in(self, ev: Evidence, sub: Evidence, docs: dict, keys: dict) -> list[ArticleAnswer]:
-        """An article's stated values (stated_values) as answers that can only agree."""
+    def _stated_in(self, ev: Evidence, sub: Evidence, docs: dict, keys: dict,
+                   answer: Optional[ArticleAnswer] = None) -> list[ArticleAnswer]:
+        """An article's stated values (stated_values) as answers that can only agree; for a
+        "who" question, its mentions of the answer's person."""
         doc = docs.get(sub.hits[0].record.doc_id) if sub.hits else None
         if doc is None:
             return []
         out = []
+        person = None
+        if ev.qtype.kind == "person" and answer is not None:
+            p = parse_person(answer.mention.text)
+            person = p if p is not None and looks_like_person(p, answer.mention.text) else None
         # rank: after every retrieved chunk (the sentence may lie in none of them)
-        for sp, m in self.stated_values(ev.question, ev.qtype, doc, len(ev.hits)):
+        for sp, m in self.stated_values(ev.question, ev.qtype, doc, len(ev.hits), person):
             m0, m1 = value_phrase(sp.text, m.start, m.end, ev.qtype.kind)  # "two" -> "two-kilometre radius"
             out.append(ArticleAnswer(sp.doc_id, sp, Mention(m0, m1, sp.text[m0:m1]), keys.get(sp.doc_id, ""),
                                      doc.date, answers=False, stated=True))
@@ -396,23 +416,50 @@ class Answerer:
         return out
 
     @staticmethod
-    def stated_values(question: str, qtype: QuestionType, doc: Document, rank: int = 0) -> list[tuple[Span, Mention]]:
+    def stated_values(question: str, qtype: QuestionType, doc: Document, rank: int = 0,
+                      person: Optional[Person] = None) -> list[tuple[Span, Mention]]:
         """The values of the asked kind (figures, dates, times) that an article states in a
         sentence sharing a word with the question, in the article's order. The article was read
         on its best passages only; an equal value elsewhere in it is the article reporting the
         same fact in other words ("The line, dating from 1911, ..." beside an answer "built in
         1911", in a passage retrieval ranked too low to read). corroborate.cross_check counts
         one only when it measures what was asked, and never as a side of a disagreement.
-        Not names: without telling a person from a place (a capitalised run is either), an
-        article that merely mentions "Stary Wądół" would confirm it as the answer to "who"."""
+        Names only as the answer's own `person`, by at least two of its names ("Juergen
+        Massmann" for "Dr. Jürgen Maßmann"): not any capitalised run, which may be a place
+        ("Stary Wądół"); cross_check also takes one only from an article whose own reading
+        gives no other answer."""
+        if qtype.kind == "person":
+            return [] if person is None else Answerer._people_named(doc, person, rank)
         if qtype.kind not in ("number", "date", "time"):
             return []
         q_terms = set(terms(question))
         out = []
         for s, e in split_sentences(doc.text, doc.body_start):
             text = doc.text[s:e]
-            if q_terms & set(terms(text)):
-                out += [(Span(doc.doc_id, s, e, text, rank), m) for m in mentions(text, qtype.kind)]
+            shares = bool(q_terms & set(terms(text)))
+            # a sum of money or a quantity with its unit counts wherever the article gives it
+            # ("The 420-kg satellite ..." for "How heavy is Carcará-1?"): an equal one is the
+            # same fact (cross_check still needs the same currency or dimension)
+            out += [(Span(doc.doc_id, s, e, text, rank), m) for m in mentions(text, qtype.kind)
+                    if shares or qtype.kind == "number" and _with_unit(text, m)]
+        return out
+
+    @staticmethod
+    def _people_named(doc: Document, person: Person, rank: int) -> list[tuple[Span, Mention]]:
+        """The mentions of `person` in the article: name runs that agree with it and share at
+        least two of its names (all of them when it has fewer)."""
+        need = min(2, len(person.names))
+
+        def spelt(names) -> set[str]:  # German transliteration: "Juergen" is "Jürgen" ("Jurgen" folded)
+            return {re.sub(r"([aou])e", r"\1", n) for n in names}
+
+        out = []
+        for s, e in split_sentences(doc.text, doc.body_start):
+            text = doc.text[s:e]
+            for m in mentions(text, "person"):
+                v = parse_person(m.text)
+                if v is not None and agree(v, person) and len(spelt(v.names) & spelt(person.names)) >= need:
+                    out.append((Span(doc.doc_id, s, e, text, rank), m))
         return out
 
     def _held_covering(self, ev: Evidence, bar: float) -> list[Span]:

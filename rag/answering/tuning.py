@@ -53,6 +53,10 @@ class Tuning:
     # two figures are the same value within 1% of the larger (rounding in words and digits:
     # "1.2 billion" and "1,200 million"; "1.2 billion" and "1.45 billion" differ)
     value_tolerance: float = 0.01
+    # a figure without a currency agrees with the same sum in a currency ("540 million" and
+    # "R$540 million") from this size up: a short answer that drops the currency is a sum
+    # of money in the millions, while small equal figures ("12" and "$12") coincide by chance
+    bare_money_min: float = 1000.0
     # two free-text answers agree when one holds the other's words or they share half of all
     # their words (Jaccard), e.g. "ammonia" / "ammonia solution"
     words_overlap: float = 0.5

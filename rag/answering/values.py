@@ -8,7 +8,8 @@ Libraries instead of hand tables, each for what it does best:
 - numbers written in words: text2num (via rag.lexicon), "seventeen", "twenty-five";
 - money: price-parser (Zyte, maintained) finds the amount and the currency in
   "more than US$900 million", "VND 3 billion", "€9.5m"; scale words are ours
-  (price-parser does not read "million");
+  (price-parser does not read "million"); Babel's CLDR data names the currencies
+  price-parser does not know ("3.2 billion zlotys", "310 million reais", "R$");
 - lengths, durations, weights, areas: pint (the standard units library) converts
   "12 km" and "7.5 miles", "three hours" and "180 minutes" to one base unit;
 - dates: dateparser (Scrapinghub, maintained) reads "3 March 2026", "March 3" and, against the
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Union
 
-from ..lexicon import MONTH_PATTERN, SCALES, TITLES, number_from_words
+from ..lexicon import MONTH_PATTERN, NUMBER_WORDS, SCALES, TITLES, number_from_words
 from .tuning import TUNING
 
 _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])")
@@ -49,8 +50,19 @@ class Amount:
     unit: str = ""  # "" for a count, "%", a currency code, or a pint dimension ("[length]")
 
     def agrees(self, other: "Amount") -> bool:
-        return self.unit == other.unit and abs(self.value - other.value) <= TUNING.value_tolerance * max(
-            abs(self.value), abs(other.value))
+        big = max(abs(self.value), abs(other.value))
+        if abs(self.value - other.value) > TUNING.value_tolerance * big:
+            return False
+        if self.unit == other.unit:
+            return True
+        # a bare figure and the same sum with its currency ("540 million" and "R$540 million"):
+        # one article's answer left the currency out; never a disagreement (comparable() is
+        # False), and only for sums too large to be an equal count by chance
+        return "" in (self.unit, other.unit) and (self.money or other.money) and big >= TUNING.bare_money_min
+
+    @property
+    def money(self) -> bool:
+        return self.unit not in ("", "%") and not self.unit.startswith("[")
 
     def comparable(self, other: "Amount") -> bool:
         return self.unit == other.unit
@@ -158,13 +170,90 @@ def parse_amount(text: str) -> Optional[Amount]:
 
 
 def _currency(text: str) -> Optional[str]:
+    """The ISO code of the currency of the figure in `text`: a currency noun right after it
+    ("3.2 billion zlotys", "310 million reais ($57 million)", "12 million US dollars"), else
+    the symbol or code price-parser finds ("US$", "R$", "PLN", "€")."""
     from price_parser import Price
 
+    figure = _DIGITS.search(text) or _WORD_FIGURE.search(text)
+    if figure is not None:
+        after = _WORDS_AFTER.match(text, figure.end())
+        words = [w for w in after.group().lower().split() if w not in SCALES][:2] if after else []
+        nouns = _currency_names()[1]
+        for word in words:  # "US dollars", "Polish zlotys": the noun may follow one word
+            code = _CURRENCY.get(word) or nouns.get(word)
+            if code:
+                return code
     cur = Price.fromstring(text).currency
     if cur:
-        return _CURRENCY.get(cur.strip().lower(), cur.strip().upper())
-    word = re.search(r"\b(dollars?|euros?|pounds?|dong)\b", text, re.I)
-    return _CURRENCY[word.group(1).lower()] if word else None
+        mark = cur.strip().lower()
+        return _CURRENCY.get(mark) or _currency_names()[0].get(mark) or cur.strip().upper()
+    return None
+
+
+_WORD_FIGURE = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
+_WORDS_AFTER = re.compile(r"(?:[ \t]+[^\W\d_]+)+")  # the words right after a figure, up to punctuation
+
+
+# Currency nouns that are also everyday English words: "12 real estate deals", "won 3 seats"
+# never name the Brazilian real or the Korean won (their plurals "reais" and the codes do).
+_NOT_CURRENCY = frozenset({"real", "mark", "marks", "won", "rand", "des", "som"})
+
+
+@lru_cache(maxsize=1)
+def _currency_names() -> tuple[dict[str, str], dict[str, str]]:
+    """(symbol -> ISO code, currency noun -> ISO code) for every currency in use, from the
+    Unicode CLDR data that Babel ships (python-babel: maintained, the data ICU and the
+    browsers use), instead of a hand table that knew dollars, euros, pounds and dong: the
+    English symbols ("R$", "CA$", "₹") and local ones ("zł", "Kč"), and the nouns of each
+    currency's names in English ("zloty", "zlotys") and in the official languages of the
+    countries that use it ("reais", "koruny"), folded to ASCII too ("zloty" for "złoty").
+    A noun several currencies share ("pesos", "rupees", "francs") names no one of them and
+    gives their codes together, so "12 pesos" agrees with "12 pesos" and with no "MX$12";
+    dollars, euros and pounds stay USD, EUR and GBP (_CURRENCY). Built once, ~0.5 s."""
+    from babel import Locale
+    from babel.core import get_global
+    from babel.languages import get_official_languages
+    from babel.numbers import get_currency_name, get_currency_symbol
+    from unidecode import unidecode
+
+    users: dict[str, set[str]] = {}
+    for territory, rows in get_global("territory_currencies").items():
+        for code, _start, end, tender in rows:
+            if end is None and tender:
+                users.setdefault(code, set()).add(territory)
+    scripts = get_global("likely_subtags")
+    locales: dict[str, Optional[Locale]] = {}
+
+    def locale(lang: str) -> Optional[Locale]:
+        if lang not in locales:
+            # names in other scripts never appear in English text: not loaded
+            latin = lang == "en" or "_Latn" in scripts.get(lang, "")
+            try:
+                locales[lang] = Locale.parse(lang) if latin else None
+            except Exception:  # noqa: BLE001 - a language CLDR has no locale for
+                locales[lang] = None
+        return locales[lang]
+
+    symbols: dict[str, set[str]] = {}
+    nouns: dict[str, set[str]] = {}
+    for code, territories in users.items():
+        langs = {"en"} | {lang for t in territories for lang in get_official_languages(t)}
+        for lang in sorted(langs):
+            loc = locale(lang)
+            if loc is None or code not in loc.currencies:
+                continue
+            symbol = get_currency_symbol(code, loc).lower()
+            if symbol != code.lower():
+                symbols.setdefault(symbol, set()).add(code)
+            for count in (1, 2, 5):  # one, other, and the "many" forms ("korun")
+                words = re.findall(r"[^\W\d_]+", get_currency_name(code, count, loc).lower())
+                for w in words[-1:] if lang == "en" else words:  # "Polish zloty": the noun
+                    for form in {w, unidecode(w)}:
+                        if len(form) >= 3 and form not in _NOT_CURRENCY:
+                            nouns.setdefault(form, set()).add(code)
+    return ({s: "|".join(sorted(c)) for s, c in symbols.items()},
+            {w: "|".join(sorted(c)) for w, c in nouns.items()})
 
 
 @lru_cache(maxsize=1)
