@@ -230,10 +230,62 @@ def test_a_count_stated_without_what_the_question_says_happened_does_not_corrobo
     assert [s.span.doc_id for s in cross_check(q, question_type(q), best, [[died]])[0]] == ["a", "c"]
 
 
-def test_names_are_not_looked_for_in_the_text_of_other_articles():
+def test_names_are_looked_for_in_other_articles_only_as_the_answers_person():
+    from rag.answering.pipeline import Answerer
+    from rag.answering.values import parse_person
+    from rag.documents import Document
+
+    doc = Document("b", "Fire", "b.txt", "The prosecutor in Stary Wądół said the warehouse fire is under "
+                   "investigation. Prosecutor Ewa Soltysiak leads it.")
+    q = "Who speaks for the prosecutor in the warehouse fire?"
+    assert Answerer.stated_values(q, question_type(q), doc) == []  # no answer, no name looked for
+    found = Answerer.stated_values(q, question_type(q), doc, person=parse_person("Ewa Sołtysiak"))
+    assert [m.text for _, m in found] == ["Prosecutor Ewa Soltysiak"]
+    assert all(sp.text[m.start:m.end] == m.text for sp, m in found)
+    # one shared name is not the person ("Ewa" alone, another Soltysiak); "Juergen" is "Jürgen"
+    assert Answerer.stated_values(q, question_type(q), doc, person=parse_person("Ewa Nowak")) == []
+    bank = Document("c", "Merger", "c.txt", "Nordhafen chief executive Juergen Massmann will lead the merged group.")
+    q = "Who will run the combined bank?"
+    found = Answerer.stated_values(q, question_type(q), bank, person=parse_person("Dr. Jürgen Maßmann"))
+    assert [m.text for _, m in found] == ["Juergen Massmann"]
+
+
+def test_a_person_an_article_only_names_never_outvotes_its_own_reading():
+    q = "Who leads the inquiry?"
+    best = _article("a", "Judge Miriam Solberg will lead the inquiry.", "Miriam Solberg")
+    named = _stated("b", "Miriam Solberg was appointed in 2019.", "Miriam Solberg")
+    alone = cross_check(q, question_type(q), best, [[named]])
+    assert [s.span.doc_id for s in alone[0]] == ["a", "b"]  # the article would not answer: it agrees
+    own = _article("b", "The inquiry will be led by Judge Tomas Berg.", "Tomas Berg")
+    agree_sides, differ = cross_check(q, question_type(q), best, [[own, named]])
+    assert [s.span.doc_id for s in agree_sides] == ["a"] and [s.span.doc_id for s in differ] == ["b"]
+
+
+def test_a_what_question_answered_with_a_figure_is_compared_by_value_and_never_disagrees():
+    from rag.answering.corroborate import compared_as
+
+    q = "What fine was imposed on the former director?"
+    assert question_type(q).kind == "other"
+    assert compared_as(question_type(q), "€1.2 million").kind == "number"
+    assert compared_as(question_type(q), "Boeing 737").kind == "other"  # a bare number names a thing
+    assert compared_as(question_type("How many died?"), "12").kind == "number"
+    best = _article("a", "He was fined €1.2 million and barred from office.", "€1.2 million")
+    same = _article("b", "The court also imposed a fine of 1.2 million euros.", "1.2 million euros")
+    other = _article("c", "The union had asked for a fine of €1.5 million.", "€1.5 million")
+    agree_sides, differ = cross_check(q, compared_as(question_type(q), best.mention.text), best,
+                                      [[same], [other]], asked_as=question_type(q))
+    assert [s.span.doc_id for s in agree_sides] == ["a", "b"] and differ == []
+    # the same figures under a "how much" question would be a disagreement
+    how_much = "How much was the former director fined?"
+    assert [s.span.doc_id for s in cross_check(how_much, question_type(how_much), best, [[other]])[1]] == ["c"]
+
+
+def test_a_sum_or_quantity_with_its_unit_counts_wherever_the_article_gives_it():
     from rag.answering.pipeline import Answerer
     from rag.documents import Document
 
-    doc = Document("b", "Fire", "b.txt", "The prosecutor in Stary Wądół said the warehouse fire is under investigation.")
-    q = "Who speaks for the prosecutor in the warehouse fire?"
-    assert Answerer.stated_values(q, question_type(q), doc) == []
+    doc = Document("b", "Launch", "b.txt", "The launch was halted. The 420-kg satellite is designed to watch "
+                   "farmland. Engineers worked for nine years.")
+    q = "How heavy is Carcará-1?"
+    stated = Answerer.stated_values(q, question_type(q), doc)
+    assert [m.text for _, m in stated] == ["420"]  # no word of the question, but a weight; not "nine years"
