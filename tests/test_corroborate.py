@@ -289,3 +289,23 @@ def test_a_sum_or_quantity_with_its_unit_counts_wherever_the_article_gives_it():
     q = "How heavy is Carcará-1?"
     stated = Answerer.stated_values(q, question_type(q), doc)
     assert [m.text for _, m in stated] == ["420"]  # no word of the question, but a weight; not "nine years"
+
+
+def test_what_happened_to_a_figure_is_read_within_its_own_phrase():
+    from rag.answering.corroborate import predicate
+
+    def after(sentence, figure):
+        i = sentence.index(figure)
+        return predicate(sentence, i, i + len(figure))
+
+    assert after("40 firefighters were sent to the depot.", "40 firefighters") == "sent"
+    assert after("Twelve people were killed and 31 injured.", "Twelve people") == "kill"
+    assert after("The court heard 61 witnesses before it ended.", "61 witnesses") is None
+    assert after("They will close 210 of their combined 1,050 branches.", "210") is None
+    assert predicate("How many miners died?", 0, 0) == "die"  # a question has no figure to pass
+    # so the other count of witnesses is a side of the disagreement
+    q = "How many witnesses testified at the trial?"
+    best = _article("a", "The trial took four months and heard fifty-eight witnesses, among them engineers.",
+                    "fifty-eight witnesses")
+    other = _article("b", "The court heard 61 witnesses before it ended its hearings in May.", "61 witnesses")
+    assert [s.span.doc_id for s in cross_check(q, question_type(q), best, [[other]])[1]] == ["b"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..lexicon import NUMBER_WORDS, ORGANISATION_WORDS, SCALES, TITLES
-from ..textnorm import fold, terms
+from ..textnorm import STOPWORDS, fold, terms
 from .extract import _WORDNUM, Mention, QuestionType
 from .spans import Span, same_statement
 from .values import Amount, Person, Value, When, agree, comparable, parse, parse_amount
@@ -75,13 +75,28 @@ all either both each already initially officially""".split())
 
 def predicate(sentence: str, start: int, end: int) -> Optional[str]:
     """The stem of the word that says what happened to what a figure counts: "31 *injured*",
-    "40 firefighters were *sent*", "Twelve people *died*"; None when none follows closely."""
-    words = [w for w in re.findall(r"[A-Za-z]+", sentence[start:end + 60])
-             if w.lower() not in _AUX and w.lower() not in NUMBER_WORDS and w.lower() not in SCALES]
-    for w in words[:5]:
+    "40 firefighters were *sent*", "Twelve people *died*"; None when none follows closely.
+    After a figure (a mention: start < end) the search stops at the first function word that
+    is not an auxiliary: a participle beyond it belongs to another clause or phrase ("heard 61
+    witnesses before it *ended*", "210 of their *combined* 1,050 branches")."""
+    tokens = re.findall(r"[A-Za-z]+|\d[\d,.]*", sentence[start:end + 60])
+    stops = end > start  # a question ("how many miners died") has no figure: no clause to end
+    seen_figure = False
+    kept = 0
+    for w in tokens:
         lw = w.lower()
+        if lw[0].isdigit() or lw in NUMBER_WORDS or lw in SCALES:
+            seen_figure = True
+            continue
+        if lw in _AUX:
+            continue
+        if stops and seen_figure and lw in STOPWORDS:
+            return None
         if lw.endswith("ed") or lw in _PARTICIPLES:
             return next(iter(terms(lw)), None)
+        kept += 1
+        if kept == 5:
+            break
     return None
 
 
