@@ -453,9 +453,15 @@ class Answerer:
         def spelt(names) -> set[str]:  # German transliteration: "Juergen" is "Jürgen" ("Jurgen" folded)
             return {re.sub(r"([aou])e", r"\1", n) for n in names}
 
+        from unidecode import unidecode
+
+        names = {n for n in spelt(person.names) if len(n) > 1}
         out = []
         for s, e in split_sentences(doc.text, doc.body_start):
             text = doc.text[s:e]
+            folded = set(spelt(re.findall(r"[a-z0-9]+", unidecode(text).lower())))
+            if len(names & folded) < min(need, len(names)):
+                continue  # names none of them: not parsed (nameparser costs ~0.1 ms a run)
             for m in mentions(text, "person"):
                 v = parse_person(m.text)
                 if v is not None and agree(v, person) and len(spelt(v.names) & spelt(person.names)) >= need:

@@ -268,27 +268,38 @@ def _physical(text: str, num: float) -> Optional[Amount]:
     units, or None when no word of `text` is a unit pint knows ("people", "doses")."""
     from ..textnorm import STOPWORDS
 
-    ureg = _units()
     for word in re.findall(r"[A-Za-z]+", text):
         word = word.lower()
         if word in SCALES or word in STOPWORDS or len(word) < 2 and word not in ("m", "h", "s", "g"):
             continue
         if word.rstrip("s") in ("decade", "centurie", "century"):  # pint reads "decade" as a log ratio
             num, word = num * (10 if word.startswith("decade") else 100), "years"
-        try:
-            unit = ureg.parse_units(_british(word))
-        except Exception:  # not a unit
-            continue
-        dims = str(unit.dimensionality)
-        dim = next((d for d in _UNIT_DIMENSIONS if d == dims), None)
-        if dim is None and dims == "[length] / [time]":
-            dim = "[speed]"
-        if dim is None and dims == "[length] ** 2":
-            dim = "[area]"
-        if dim is None:
-            continue
-        return Amount(float(ureg.Quantity(num, unit).to_base_units().magnitude), dim)
+        unit = _unit_of(word)
+        if unit is not None:
+            factor, dim = unit
+            return Amount(num * factor, dim)
     return None
+
+
+@lru_cache(maxsize=16384)
+def _unit_of(word: str) -> Optional[tuple[float, str]]:
+    """(size of one `word` in base units, its dimension), or None when pint knows no unit of
+    a kept dimension by that name. Cached per word: pint's parser takes about a millisecond a
+    word, most words are not units, and an article's figures repeat the same nouns."""
+    ureg = _units()
+    try:
+        unit = ureg.parse_units(_british(word))
+    except Exception:  # not a unit
+        return None
+    dims = str(unit.dimensionality)
+    dim = next((d for d in _UNIT_DIMENSIONS if d == dims), None)
+    if dim is None and dims == "[length] / [time]":
+        dim = "[speed]"
+    if dim is None and dims == "[length] ** 2":
+        dim = "[area]"
+    if dim is None:
+        return None
+    return float(ureg.Quantity(1.0, unit).to_base_units().magnitude), dim
 
 
 def _british(word: str) -> str:
