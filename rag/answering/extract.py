@@ -27,11 +27,10 @@ def _currency_mark() -> str:
     euros, pounds, yen and dong, which cut "R$540 million" to "540 million"."""
     import unicodedata
 
-    from babel.core import get_global
+    from .values import currencies_in_use
 
     symbols = "".join(ch for ch in map(chr, range(0x10000)) if unicodedata.category(ch) == "Sc")
-    codes = sorted({code for rows in get_global("territory_currencies").values()
-                    for code, _start, end, tender in rows if end is None and tender} | {"VNĐ"})
+    codes = sorted(set(currencies_in_use()) | {"VNĐ"})
     return rf"(?:(?-i:[A-Z]{{0,3}})[{re.escape(symbols)}]\s?|(?-i:(?:{'|'.join(codes)}))\s?)?"
 
 

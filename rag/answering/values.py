@@ -195,6 +195,19 @@ _WORD_FIGURE = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
 _WORDS_AFTER = re.compile(r"(?:[ \t]+[^\W\d_]+)+")  # the words right after a figure, up to punctuation
 
 
+@lru_cache(maxsize=1)
+def currencies_in_use() -> dict[str, frozenset[str]]:
+    """{ISO 4217 code: the territories where it is legal tender today}, from Babel's CLDR data."""
+    from babel.core import get_global
+
+    users: dict[str, set[str]] = {}
+    for territory, rows in get_global("territory_currencies").items():
+        for code, _start, end, tender in rows:
+            if end is None and tender:
+                users.setdefault(code, set()).add(territory)
+    return {code: frozenset(t) for code, t in users.items()}
+
+
 # Currency nouns that are also everyday English words: "12 real estate deals", "won 3 seats"
 # never name the Brazilian real or the Korean won (their plurals "reais" and the codes do).
 _NOT_CURRENCY = frozenset({"real", "mark", "marks", "won", "rand", "des", "som"})
@@ -217,11 +230,7 @@ def _currency_names() -> tuple[dict[str, str], dict[str, str]]:
     from babel.numbers import get_currency_name, get_currency_symbol
     from unidecode import unidecode
 
-    users: dict[str, set[str]] = {}
-    for territory, rows in get_global("territory_currencies").items():
-        for code, _start, end, tender in rows:
-            if end is None and tender:
-                users.setdefault(code, set()).add(territory)
+    users = currencies_in_use()
     scripts = get_global("likely_subtags")
     locales: dict[str, Optional[Locale]] = {}
 
