@@ -27,7 +27,8 @@ export PATH="$PWD/$VENV/bin:$PATH"   # the venv's `rag` and `chroma` commands fo
 # worker so module fixtures are built once: 653 s instead of 858 s on 2 cores (2026-11-26).
 # `-n 0` in the arguments runs everything in one process.
 # More workers than cores did not help: -n 3 on 2 AVX2 cores took 1147 s of pytest against
-# 1028 s with -n 2 (2026-11-27): the suite is CPU-bound, each test just ran slower.
+# 1028 and 1051 s with -n 2 (2026-11-27, same machine): the suite is CPU-bound, each test
+# just ran slower.
 workers=$(nproc 2>/dev/null || echo 1)
 [ "$workers" -gt 4 ] && workers=4
 # --durations: the slowest tests are printed at the end of every run, so the next trim starts from figures.
