@@ -278,9 +278,10 @@ class Answerer:
         keys = {d: hashlib.sha1(doc.text[doc.body_start:].encode("utf-8", "surrogatepass")).hexdigest()
                 for d, doc in docs.items()}
         mine = self._article_answer(ev, best, sentence, docs, keys)
+        person = self._answer_person(ev.qtype, mine)  # looked for in each other article
         others = [[replace(self._article_answer(ev, c, self._quoted_sentence(sub, c), docs, keys),
                            answers=answers) for c in cands]
-                  + self._stated_in(ev, sub, docs, keys, mine)
+                  + self._stated_in(ev, sub, docs, keys, person)
                   for sub, cands, answers in read_alone]
         own = [self._article_answer(ev, c, self._quoted_sentence(ev, c), docs, keys) for c in ev.candidates
                if c.doc_id == best.doc_id and c is not best and self.decision.accepts(c)
@@ -342,18 +343,22 @@ class Answerer:
         return ArticleAnswer(c.doc_id, sentence, Mention(m0, m1, sentence.text[m0:m1]), key,
                              doc.date if doc else None)
 
+    @staticmethod
+    def _answer_person(qtype: QuestionType, answer: ArticleAnswer) -> Optional[Person]:
+        """For a "who" question, the answer's person when it reads as a person's name."""
+        if qtype.kind != "person":
+            return None
+        p = parse_person(answer.mention.text)
+        return p if p is not None and looks_like_person(p, answer.mention.text) else None
+
     def _stated_in(self, ev: Evidence, sub: Evidence, docs: dict, keys: dict,
-                   answer: Optional[ArticleAnswer] = None) -> list[ArticleAnswer]:
+                   person: Optional[Person] = None) -> list[ArticleAnswer]:
         """An article's stated values (stated_values) as answers that can only agree; for a
-        "who" question, its mentions of the answer's person."""
+        "who" question, its mentions of the answer's `person` (_answer_person)."""
         doc = docs.get(sub.hits[0].record.doc_id) if sub.hits else None
         if doc is None:
             return []
         out = []
-        person = None
-        if ev.qtype.kind == "person" and answer is not None:
-            p = parse_person(answer.mention.text)
-            person = p if p is not None and looks_like_person(p, answer.mention.text) else None
         # rank: after every retrieved chunk (the sentence may lie in none of them)
         for sp, m in self.stated_values(ev.question, ev.qtype, doc, len(ev.hits), person):
             m0, m1 = value_phrase(sp.text, m.start, m.end, ev.qtype.kind)  # "two" -> "two-kilometre radius"
@@ -455,7 +460,8 @@ class Answerer:
 
         from unidecode import unidecode
 
-        names = {n for n in spelt(person.names) if len(n) > 1}
+        wanted = spelt(person.names)
+        names = {n for n in wanted if len(n) > 1}
         out = []
         for s, e in split_sentences(doc.text, doc.body_start):
             text = doc.text[s:e]
@@ -464,7 +470,7 @@ class Answerer:
                 continue  # names none of them: not parsed (nameparser costs ~0.1 ms a run)
             for m in mentions(text, "person"):
                 v = parse_person(m.text)
-                if v is not None and agree(v, person) and len(spelt(v.names) & spelt(person.names)) >= need:
+                if v is not None and agree(v, person) and len(spelt(v.names) & wanted) >= need:
                     out.append((Span(doc.doc_id, s, e, text, rank), m))
         return out
 
