@@ -32,4 +32,5 @@ export PATH="$PWD/$VENV/bin:$PATH"   # the venv's `rag` and `chroma` commands fo
 workers=$(nproc 2>/dev/null || echo 1)
 [ "$workers" -gt 4 ] && workers=4
 # --durations: the slowest tests are printed at the end of every run, so the next trim starts from figures.
-exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile --durations=30 "$@"
+# --no-loadscope-reorder: the longest files start first (tests/conftest.py SLOW_FIRST).
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile --no-loadscope-reorder --durations=30 "$@"
