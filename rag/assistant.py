@@ -90,6 +90,8 @@ class Assistant:
         a.embedder.embed(["warm up"])
         progress("Loading the reader")
         a.answerer.reader
+        from .answering.values import warm
+        warm()  # the value parsers' data (currency names, units, dates): ~2 s the first answers would pay
         a.sparse.get()
         n = len(a.documents())
         progress(f"Ready in {time.perf_counter() - t0:.1f} s: {n} article{'s' if n != 1 else ''} indexed")
