@@ -107,8 +107,9 @@ class Assistant:
     def ingest(self, paths: Iterable[str | Path], progress: Optional[Progress] = None) -> IngestReport:
         with self.lock:
             self.store.sweep_orphans()
-            report = ingest_paths(paths, self.store, self.embedder, self.settings, progress)
-        self.sparse.invalidate()
+            written: dict = {}
+            report = ingest_paths(paths, self.store, self.embedder, self.settings, progress, written=written)
+        self.sparse.invalidate(written)
         return report
 
     def remove(self, doc_id: str) -> str:

@@ -28,7 +28,7 @@ from .errors import IngestError
 from .heap import trim_heap
 from .loaders import discover, load_file
 from .settings import Settings
-from .store import LOADER_VERSION, Store, new_version
+from .store import LOADER_VERSION, ChunkRecord, Store, chunk_id, new_version
 
 Progress = Callable[[int, int, str], None]
 
@@ -84,7 +84,8 @@ BATCH_CHUNKS = 512  # chunks embedded and written per call (see flush below)
 
 def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                  settings: Settings, progress: Optional[Progress] = None,
-                 force: Iterable[str | Path] = ()) -> IngestReport:
+                 force: Iterable[str | Path] = (),
+                 written: Optional[dict[str, list[ChunkRecord]]] = None) -> IngestReport:
     """Documents are queued until BATCH_CHUNKS chunks are pending, then embedded
     in calls of BATCH_CHUNKS chunks (the model sorts them by length and pads less;
     per-document calls of ~8 chunks ran at half the model's throughput), each
@@ -93,7 +94,11 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
     by the length of a document.
 
     `force`: files to re-ingest even if unchanged (`rag doctor --repair`);
-    documents the user removed from such a file stay removed."""
+    documents the user removed from such a file stay removed.
+
+    `written`: filled with the chunks committed, by document (the version committed), so that
+    the BM25 index takes them from memory instead of reading them back from Chroma
+    (SparseCache.invalidate)."""
     report = IngestReport()
     files, refused = discover(paths, settings.ingest.extensions)
     report.refused.extend(refused)
@@ -129,14 +134,19 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
             del flat
             store.commit_documents([(doc, len(chunks), versions[k], key)
                                     for k, (doc, chunks, key, _u) in enumerate(pending)])
-            for doc, chunks, _key, updated in pending:
+            for k, (doc, chunks, _key, updated) in enumerate(pending):
                 (report.updated if updated else report.added).append(doc.doc_id)
                 report.chunks += len(chunks)
+                if written is not None:
+                    written[doc.doc_id] = [ChunkRecord(chunk_id(doc.doc_id, versions[k], c.index), doc.doc_id,
+                                                       c.start, c.end, c.text, versions[k]) for c in chunks]
             pending.clear()
         store.put_sources(entries)
         entries.clear()
         for doc_id in leftovers:
             store.delete_document(doc_id)
+            if written is not None:
+                written.pop(doc_id, None)
         leftovers.clear()
 
     for n, path in enumerate(files, start=1):

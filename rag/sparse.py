@@ -143,9 +143,13 @@ class SparseIndex:
             out += [(self.records[rows[i]], float(scores[i])) for i in top if scores[i] > 0]
         return out
 
-    def updated(self, store: Store, generation: str) -> "SparseIndex":
+    def updated(self, store: Store, generation: str,
+                written: Optional[dict[str, list[ChunkRecord]]] = None) -> "SparseIndex":
         """A new index at `generation`: reuse the term ids of unchanged documents,
-        fetch and tokenise only added or changed ones."""
+        fetch and tokenise only added or changed ones. `written`: chunks this process has
+        just committed, by document; a document's are taken from it instead of read back
+        from the store when its record names their version and count (another writer's
+        later commit names another version: those are read back)."""
         recs = store.document_records()
         stamps = {d: _stamp(r) for d, r in recs.items()}
         keep = {d for d, st in stamps.items() if self.stamps.get(d) == st}
@@ -163,10 +167,16 @@ class SparseIndex:
         vocab = dict(self.vocab)
         helper = SparseIndex.__new__(SparseIndex)
         helper.vocab = vocab
+        written = written or {}
+        known = {d: written[d] for d in fetch if d in written and written[d]
+                 and written[d][0].version == recs[d].get("version", "")
+                 and len(written[d]) == int(recs[d].get("n_chunks") or 0)}
         for i in range(0, len(fetch), 500):
             part = fetch[i:i + 500]
-            got = _current(store.chunks_of(part), recs)
-            torn = [d for d in part if len(got.get(d, ())) != int(recs[d].get("n_chunks") or 0)]
+            unknown = [d for d in part if d not in known]
+            got = _current(store.chunks_of(unknown), recs) if unknown else {}
+            got.update({d: known[d] for d in part if d in known})
+            torn = [d for d in unknown if len(got.get(d, ())) != int(recs[d].get("n_chunks") or 0)]
             if torn:  # a writer switched these records meanwhile: read them once more
                 again = store.docs.get(ids=torn, include=["metadatas"])
                 now = {d: dict(m or {}) for d, m in zip(again["ids"], again["metadatas"])}
@@ -233,13 +243,14 @@ class SparseCache:
         for f in self.torn():
             f.unlink(missing_ok=True)
 
-    def invalidate(self) -> None:
+    def invalidate(self, written: Optional[dict[str, list[ChunkRecord]]] = None) -> None:
         """After a write: bring the index up to date now (and persist it), so the
-        next question, and the next process to open this index, find it ready."""
+        next question, and the next process to open this index, find it ready. `written`:
+        the chunks the write committed (ingest_paths), used instead of reading them back."""
         self._checked = 0.0
-        self.get(force=True)
+        self.get(force=True, written=written)
 
-    def get(self, force: bool = False) -> SparseIndex:
+    def get(self, force: bool = False, written: Optional[dict[str, list[ChunkRecord]]] = None) -> SparseIndex:
         with self._lock:
             now = time.monotonic()
             # During a long ingest elsewhere the generation changes every batch;
@@ -254,7 +265,7 @@ class SparseCache:
             self._checked = now
             if self._index is None or self._index.generation != gen:
                 t0 = time.monotonic()
-                self._index = self._load(gen) or self._build(gen)
+                self._index = self._load(gen) or self._build(gen, written)
                 self._build_s = time.monotonic() - t0
                 self._checked = time.monotonic()
             return self._index
@@ -320,9 +331,9 @@ class SparseCache:
         except Exception:
             return None  # a torn or stale cache file is simply rebuilt
 
-    def _build(self, gen: str) -> SparseIndex:
+    def _build(self, gen: str, written: Optional[dict[str, list[ChunkRecord]]] = None) -> SparseIndex:
         base = self._index or self._load(None) or SparseIndex([], "")
-        idx = base.updated(self.store, gen)
+        idx = base.updated(self.store, gen, written)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f"bm25-{os.getpid()}-", suffix=".tmp")

@@ -94,7 +94,7 @@ def test_committed_records_are_seen_even_if_the_token_was_not_replaced(tmp_path,
     a.ingest([articles_copy / f"{VNS}.txt"])
     a.sparse.get()
     monkeypatch.setattr(type(a.store), "bump_generation", lambda self: "")
-    monkeypatch.setattr(type(a.sparse), "invalidate", lambda self: None)
+    monkeypatch.setattr(type(a.sparse), "invalidate", lambda self, written=None: None)
     a.ingest([articles_copy / f"{VOV}.txt"])
     monkeypatch.undo()
     b = Assistant(index_dir=idx)
