@@ -13,10 +13,10 @@ class Tuning:
     # how many passages the reader reads per question: the chunks of the best sentences.
     # The gold answer's sentence is among the top 3 sentences ~0.9 of the time on held-out
     # training articles; each extra passage costs ~15-25 ms of reader time on 2 cores.
-    reader_passages: int = 3
     # 4 measured 2026-11-27 (eval/candidates/2026-11-27-four-passages.md): the chunks of the best 4
     # sentences hold the answer more often (news development .925 -> .994), but with the decision
     # refitted for it gold answer hit fell .887 -> .875 and Rhine token F1 .472 -> .471: kept at 3
+    reader_passages: int = 3
     # the reader reads, of each such chunk, the best sentences in it with this many sentences
     # either side (-1: the whole chunk). On training articles (`rag fit-decision`, leave-one-
     # article-out, the decision refitted for each): SQuAD2 F1 .474 whole chunks, .475 with 1,
