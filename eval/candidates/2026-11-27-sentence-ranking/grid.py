@@ -1,8 +1,7 @@
-"""Usage: python eval/candidates/2026-11-27-sentence-ranking/grid.py OUT.pkl loo
+"""Usage: python eval/candidates/2026-11-27-sentence-ranking/grid.py OUT.pkl [loo|all]
 Fit the sentence-ranking weights (w_coverage, w_similarity, w_prior, type_penalty) on the
 collected rows; leave-one-group-out figures. Objective: top-1 sentence holds the gold answer
 + a chunk read (chunks of the best 3 sentences) holds it; mean over the two domains."""
-import itertools
 import pickle
 import sys
 from collections import defaultdict
@@ -11,8 +10,6 @@ import numpy as np
 
 data = pickle.load(open(sys.argv[1], "rb"))
 N_READ = 3
-
-
 
 Q = len(data)
 S = max(len(r["spans"]) for r in data)
@@ -41,6 +38,7 @@ def per_question(w):
     top = np.argsort(-key, axis=1, kind="stable")[:, :N_READ]
     read = CG[QI, top].any(axis=1)
     return top1, read
+
 
 grid = []
 for wc in np.arange(0, 1.01, 0.05):
