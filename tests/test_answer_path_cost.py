@@ -155,3 +155,45 @@ def test_open_loads_what_the_first_answers_would_load(bundled_index_copy):
     loaded, short = p.stdout.strip().splitlines()[-2:]
     assert loaded == "1 1 1", p.stdout
     assert "US$900 million" in short, short  # eval/gold.jsonl g004
+
+
+_PARSE = (
+    "import sys\nfrom rag.answering import values as v\n"
+    "if sys.argv[1] == 'cached':  # must come from the disk cache, not from Babel\n"
+    "    v._build_currency_names = lambda: (_ for _ in ()).throw(AssertionError('rebuilt'))\n"
+    "for t in ('3.2 billion zlotys', '310 million reais', 'R$540 million', 'forty-seven kilometres',\n"
+    "          '180 minutes'):\n"
+    "    a = v.parse_amount(t); print(f'{a.value:g} {a.unit}')\n")
+EXPECTED = ["3.2e+09 PLN", "3.1e+08 BRL", "5.4e+08 BRL", "47000 [length]", "10800 [time]"]
+
+
+def test_parser_data_is_cached_on_disk_and_a_damaged_cache_is_rebuilt(tmp_path):
+    """Babel's currency names and pint's unit definitions are built once per machine into
+    RAG_PARSER_CACHE (~1 s a process before: every `rag ask` paid it): a second process reads
+    them from there and parses the same values; a damaged cache file is built again, never an
+    error."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    cache = tmp_path / "parsers"
+    env = {**os.environ, "RAG_PARSER_CACHE": str(cache)}
+
+    def run(mode: str) -> list[str]:
+        p = subprocess.run([sys.executable, "-c", _PARSE, mode], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-1500:]
+        return p.stdout.split("\n")[:-1]
+
+    assert run("build") == EXPECTED
+    names = list(cache.glob("currency-names-*.json"))
+    assert len(names) == 1 and [p.name for p in cache.glob("pint-*") if p.is_dir()]
+    assert not list(cache.glob("*.tmp"))  # built in private folders, renamed into place
+    assert run("cached") == EXPECTED
+    names[0].write_text('{"half": ', encoding="utf-8")
+    for f in next(cache.glob("pint-*")).iterdir():
+        f.write_bytes(b"\x80 not a pickle")
+    assert run("build") == EXPECTED
+    assert run("cached") == EXPECTED  # the names were written again
