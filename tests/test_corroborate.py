@@ -49,6 +49,7 @@ from rag.answering.values import agree, comparable, parse
     # a short answer that left the currency out is the same sum, not a small count
     ("540 million", "R$540 million", "number", True),
     ("12", "$12", "number", False),
+    ("38 gold ducats", "thirty-eight gold ducats taken", "number", True),  # gold is no currency here
 ])
 def test_same_value(a, b, kind, same):
     assert same_value(value_of(a, kind), value_of(b, kind)) is same
