@@ -39,6 +39,10 @@ SETS = {
     "upland_corpus": (ROOT / "tests" / "data" / "upland_corpus_gold.jsonl",
                       ROOT / "tests" / "data" / "upland_corpus", 55,
                       {"unanswerable": 12, "corroborated": 14, "conflict": 10, "single-source": 12}),
+    # a sixth, blind set: written on 2026-11-27 by a helper from its articles alone, measured once
+    "basin_corpus": (ROOT / "tests" / "data" / "basin_corpus_gold.jsonl",
+                     ROOT / "tests" / "data" / "basin_corpus", 50,
+                     {"unanswerable": 10, "corroborated": 14, "conflict": 8, "single-source": 10}),
     # news DEVELOPMENT sets (for fitting and reading failures, never reported as held-out):
     # written blind on 2026-11-26 by two helpers, from their articles alone
     "field_dev": (ROOT / "eval" / "newsdev" / "field_dev_gold.jsonl",
