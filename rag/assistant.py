@@ -257,7 +257,7 @@ class Assistant:
             # retrieval used the context words; the answer is read with the follow-up's own words
             # ("how much did that save the budget?" -> the money figure, not the doses counted before)
             ev_own = self.answerer.evidence(rewritten_from, self.embedder.embed([rewritten_from])[0],
-                                            ev.hits + ev.held, self.sparse.get())
+                                            ev.hits + ev.held + ev.further, self.sparse.get())
         answer = self.answerer.extractive(ev_own)
         timings: dict[str, float] = {}
         if chat is None or answer.abstained:  # never ask a model to answer what the articles do not
@@ -287,7 +287,7 @@ class Assistant:
     def evidence(self, question: str, top_k: Optional[int] = None) -> Evidence:
         """Retrieve, then hand the chunks to the answering stage (sentences, reader candidates)."""
         q_vec = self.embedder.embed([question])[0]
-        hits = self.retriever.retrieve(question, q_vec, top_k)
+        hits = self.retriever.retrieve(question, q_vec, top_k, further=TUNING.further_articles)
         return self.answerer.evidence(question, q_vec, hits, self.sparse.get())
 
 

@@ -7,7 +7,7 @@ retrieval and sentence scoring.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Optional
 
 import numpy as np
@@ -29,6 +29,9 @@ class Hit:
     dense_sim: Optional[float] = None
     kind: PassageKind = PassageKind()  # evidence, or why not (planted.py)
     held: bool = False  # its document claims an outlet another document speaks for (provenance.py)
+    # retrieved for an article that no top_k passage is from: answering never reads it for the
+    # answer; the article can only agree with the answer, through the values it states
+    further: bool = False
 
 
 class HybridRetriever:
@@ -43,10 +46,13 @@ class HybridRetriever:
         # the bar of a cross-source passage, passed in by the assistant from answering's Tuning
         self.related_coverage = related_coverage
 
-    def retrieve(self, question: str, q_vec: np.ndarray, top_k: Optional[int] = None) -> list[Hit]:
+    def retrieve(self, question: str, q_vec: np.ndarray, top_k: Optional[int] = None,
+                 further: int = 0) -> list[Hit]:
         """The top_k passages answering reads, best first; then, flagged `held`, the passages of
         documents held out for this question (provenance.held_claimants), for answering to read
-        each of them on its own."""
+        each of them on its own; then, flagged `further`, the fused candidates' passages of at most
+        `further` more articles that no top_k passage is from (best first), through which those
+        articles can corroborate the answer (pipeline.Answerer.article_answers)."""
         s = self.settings
         sparse_index = self.sparse.get()
         # only chunks of the version each record names (the snapshot's view): a
@@ -97,7 +103,22 @@ class HybridRetriever:
             h.kind = kind(h.record)
         ranked = sorted((h for h in hits.values() if h.record.doc_id not in held),
                         key=lambda h: (not h.kind.evidence, -h.score))[: (top_k or s.top_k)]
-        return ranked + _held_hits(dense_all, sparse_all, held, kind, s.rrf_k)
+        out = ranked + _held_hits(dense_all, sparse_all, held, kind, s.rrf_k)
+        if further > 0:
+            out += _further_hits(hits.values(), {h.record.doc_id for h in ranked} | held, further)
+        return out
+
+
+def _further_hits(fused, taken: set[str], n_docs: int) -> list[Hit]:
+    """The evidence passages among the fused candidates of the best `n_docs` articles not in
+    `taken` (ranked by their best passage), best first, flagged `further`."""
+    out = sorted((h for h in fused if h.kind.evidence and h.record.doc_id not in taken), key=lambda h: -h.score)
+    docs: list[str] = []
+    for h in out:
+        if h.record.doc_id not in docs:
+            docs.append(h.record.doc_id)
+    keep = set(docs[:n_docs])
+    return [replace(h, further=True) for h in out if h.record.doc_id in keep]
 
 
 def _usable_first(scored: list, usable: Callable[[ChunkRecord], bool]) -> list:

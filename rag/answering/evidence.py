@@ -51,6 +51,10 @@ class Evidence:
     held: list[Hit] = field(default_factory=list)
     held_spans: Optional[list[Span]] = None  # their sentences, coverage only (no embedding)
     held_ranked: dict = field(default_factory=dict)  # frozenset of doc ids -> those docs' sentences, scored
+    # passages of articles that no read passage is from (retrieve.Hit.further): never read; such
+    # an article can agree with the answer through the values it states
+    further: list[Hit] = field(default_factory=list)
+    further_spans: Optional[list[Span]] = None  # their sentences, coverage only (no embedding)
     q_vec: Optional[np.ndarray] = None  # the question's embedding
 
 

@@ -151,7 +151,8 @@ class Answerer:
         qtype = question_type(question)
         hits, set_aside = screen_hits(hits)  # passages that are not evidence (planted.py)
         held = [h for h in hits if getattr(h, "held", False)]  # read only on their own (provenance.py)
-        hits = [h for h in hits if not getattr(h, "held", False)]
+        further = [h for h in hits if getattr(h, "further", False)]  # likewise: corroboration only
+        hits = [h for h in hits if not getattr(h, "held", False) and not getattr(h, "further", False)]
         spans = [sp for sp in candidate_spans(hits) if not is_question_shaped(sp.text)]
         ranked: list[Span] = []
         if spans:
@@ -159,7 +160,7 @@ class Answerer:
             ranked = score_spans_lazily(question, spans, q_vec, self.embedder, sparse.idf, qtype)
         unknown = unknown_key_terms(question, sparse.df, [h.record.text for h in hits + set_aside])
         ev = Evidence(question, qtype, hits, ranked, unknown, sparse.idf, set_aside=set_aside, held=held,
-                      q_vec=q_vec)
+                      q_vec=q_vec, further=further)
         if ranked:
             ev.candidates = self.read(ev)
             if ev.candidates:  # a file cannot outvote the outlet it claims to be (provenance.py)
@@ -302,7 +303,10 @@ class Answerer:
             return q.source_label  # the outlet, qualified when only a .jsonl field or upload claims it
 
         # "reported by N of M": M counts the articles that discuss the question (a sentence
-        # covering as much of it as a cross-source passage must), not every article retrieved
+        # covering as much of it as a cross-source passage must), not every article retrieved;
+        # a further article (ev.further) only when it agrees: counted whenever its sentences pass
+        # that lexical bar, articles about other events made "2 of 9" of "2 of 5" on the measuring
+        # sets (eval/candidates/2026-11-27-further-stated.md)
         n_docs = len(self._discussing(ev, sentence) | self._held_discussing(ev, sentence)
                      | {s.span.doc_id for s in agree + differ})
         first = quotes[0] if quotes else None
@@ -383,7 +387,9 @@ class Answerer:
         it; cross_check counts it as a conflict only when, read alone, it would answer (its best
         answer over the decision's own threshold, fitted on training data), and as support when
         one of them states the answer's value (an equal value is itself evidence that it reports
-        the same fact)."""
+        the same fact). Articles with no passage among those read for the answer (ev.further)
+        that discuss the question come last, unread and with no answers: they can only agree,
+        through the values they state (_stated_in)."""
         sentence = best.sentence or self._sentence_of(ev, best)
         discussing = self._discussing(ev, sentence)
         order: list[str] = []
@@ -403,21 +409,34 @@ class Answerer:
             for sp in held:
                 if sp.coverage >= bar and sp.doc_id not in order:
                     order.append(sp.doc_id)
+        # then the articles that no read passage is from (retrieved further down, Hit.further)
+        # when one of their sentences discusses the question: not read (a reader pass each cost
+        # +18% ask() time at 10k chunks), they can only agree, through the values they state
+        # (stated_values; eval/candidates/2026-11-27-further-stated.md)
+        room = self.tuning.max_articles - len(order)
+        further = self._further_covering(ev, bar) if room > 0 else []
+        for sp in further:
+            if sp.coverage >= bar and sp.doc_id not in order:
+                order.append(sp.doc_id)
+        held_ids = {sp.doc_id for sp in held}
+        reached = {sp.doc_id for sp in further}
         subs = []
         for doc_id in order[: self.tuning.max_articles]:
-            pool = ev.hits if doc_id in discussing else ev.held
-            spans = ev.ranked if doc_id in discussing else held
+            pool = ev.hits if doc_id in discussing else ev.held if doc_id in held_ids else ev.further
+            spans = ev.ranked if doc_id in discussing else held if doc_id in held_ids else further
             sub = Evidence(ev.question, ev.qtype, [h for h in pool if h.record.doc_id == doc_id],
                            [sp for sp in spans if sp.doc_id == doc_id], ev.unknown_terms, ev.idf,
                            reads=ev.reads)
-            subs.append((sub, self.windows(sub, passages_to_read(sub, self.tuning.article_passages))))
-        self.prefetch(ev, [h for _, hits in subs for h in hits])  # every article's passages in one call
+            read = [] if doc_id in reached else passages_to_read(sub, self.tuning.article_passages)
+            subs.append((doc_id, sub, self.windows(sub, read)))
+        self.prefetch(ev, [h for _, _, hits in subs for h in hits])  # every article's passages in one call
         out = []
-        for sub, hits in subs:
-            cands = self.read(sub, hits)
+        for doc_id, sub, hits in subs:
+            cands = [] if doc_id in reached else self.read(sub, hits)
             # and whether, read alone, the article would answer at all (an article without any
             # candidate stays: it can still agree through a value it states, stated_values)
-            out.append((sub, cands[: self.tuning.article_answers], bool(cands) and self.decision.answers(cands)))
+            alone = bool(cands) and self.decision.answers(cands)
+            out.append((sub, cands[: self.tuning.article_answers], alone))
         return out
 
     @staticmethod
@@ -484,6 +503,16 @@ class Answerer:
                             np.zeros((len(ev.held_spans), 1), np.float32), ev.idf, ev.qtype)
         docs = {sp.doc_id for sp in ev.held_spans if sp.coverage >= bar}
         return [sp for sp in ev.held_spans if sp.doc_id in docs]
+
+    def _further_covering(self, ev: Evidence, bar: float) -> list[Span]:
+        """_held_covering for the further articles' passages (Hit.further)."""
+        if ev.further_spans is None:
+            ev.further_spans = [sp for sp in candidate_spans(ev.further) if not is_question_shaped(sp.text)]
+            if ev.further_spans:
+                score_spans(ev.question, ev.further_spans, np.zeros(1, np.float32),
+                            np.zeros((len(ev.further_spans), 1), np.float32), ev.idf, ev.qtype)
+        docs = {sp.doc_id for sp in ev.further_spans if sp.coverage >= bar}
+        return [sp for sp in ev.further_spans if sp.doc_id in docs]
 
     def _held_ranked(self, ev: Evidence, spans: list[Span]) -> list[Span]:
         """Those sentences scored in full (similarity too), best first. Only the sentences of
