@@ -304,9 +304,9 @@ class Answerer:
 
         # "reported by N of M": M counts the articles that discuss the question (a sentence
         # covering as much of it as a cross-source passage must), not every article retrieved;
-        # a further article (ev.further) only when it agrees: counted whenever its sentences pass
-        # that lexical bar, articles about other events made "2 of 9" of "2 of 5" on the measuring
-        # sets (eval/candidates/2026-11-27-further-stated.md)
+        # a further article (ev.further) only when it agrees: counted whenever its sentences
+        # passed that lexical bar, articles about other events turned "2 of 5" into "2 of 9" on
+        # the measuring sets (eval/candidates/2026-11-27-further-stated.md)
         n_docs = len(self._discussing(ev, sentence) | self._held_discussing(ev, sentence)
                      | {s.span.doc_id for s in agree + differ})
         first = quotes[0] if quotes else None
