@@ -28,7 +28,7 @@ from .errors import IngestError
 from .heap import trim_heap
 from .loaders import discover, load_file
 from .settings import Settings
-from .store import LOADER_VERSION, ChunkRecord, Store, chunk_id, new_version
+from .store import LOADER_VERSION, ChunkRecord, Store, new_version
 
 Progress = Callable[[int, int, str], None]
 
@@ -138,8 +138,7 @@ def ingest_paths(paths: Iterable[str | Path], store: Store, embedder: Embedder,
                 (report.updated if updated else report.added).append(doc.doc_id)
                 report.chunks += len(chunks)
                 if written is not None:
-                    written[doc.doc_id] = [ChunkRecord(chunk_id(doc.doc_id, versions[k], c.index), doc.doc_id,
-                                                       c.start, c.end, c.text, versions[k]) for c in chunks]
+                    written[doc.doc_id] = Store.chunk_records(doc.doc_id, versions[k], chunks)
             pending.clear()
         store.put_sources(entries)
         entries.clear()

@@ -113,11 +113,7 @@ def _further_hits(fused, taken: set[str], n_docs: int) -> list[Hit]:
     """The evidence passages among the fused candidates of the best `n_docs` articles not in
     `taken` (ranked by their best passage), best first, flagged `further`."""
     out = sorted((h for h in fused if h.kind.evidence and h.record.doc_id not in taken), key=lambda h: -h.score)
-    docs: list[str] = []
-    for h in out:
-        if h.record.doc_id not in docs:
-            docs.append(h.record.doc_id)
-    keep = set(docs[:n_docs])
+    keep = set(list(dict.fromkeys(h.record.doc_id for h in out))[:n_docs])  # documents, best first
     return [replace(h, further=True) for h in out if h.record.doc_id in keep]
 
 

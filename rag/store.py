@@ -252,6 +252,12 @@ class Store:
             self.vector_store.add(nodes)
 
     @staticmethod
+    def chunk_records(doc_id: str, version: str, chunks: list[Chunk]) -> list[ChunkRecord]:
+        """The records readers get back (chunks_of) for chunks write_chunks wrote."""
+        return [ChunkRecord(chunk_id(doc_id, version, c.index), doc_id, c.start, c.end, c.text, version)
+                for c in chunks]
+
+    @staticmethod
     def _nodes(doc_id: str, version: str, chunks: list[Chunk], vectors: np.ndarray) -> list:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 

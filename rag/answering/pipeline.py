@@ -62,6 +62,12 @@ def quotes_for(source: QuoteSource, spans: list) -> list[Quote]:
     return [Quote.from_document(docs[sp.doc_id], sp.start, sp.end) for sp in spans if sp.doc_id in docs]
 
 
+def _of_docs_covering(spans: list[Span], bar: float) -> list[Span]:
+    """The spans of every document with a span covering the question at `bar`."""
+    docs = {sp.doc_id for sp in spans if sp.coverage >= bar}
+    return [sp for sp in spans if sp.doc_id in docs]
+
+
 def merge_nested(ranked: list[Candidate]) -> list[Candidate]:
     """One candidate per answer: a span nested in another of the same article ("$900 million"
     in "more than US$900 million") is the same answer, given as the longer span with the better
@@ -497,22 +503,24 @@ class Answerer:
         """The held-out documents' sentences (not question-shaped) of every document with a
         sentence covering the question at `bar`. Coverage is lexical, so this embeds nothing."""
         if ev.held_spans is None:
-            ev.held_spans = [sp for sp in candidate_spans(ev.held) if not is_question_shaped(sp.text)]
-            if ev.held_spans:  # similarity 0 for all: only the coverage of this pass is used
-                score_spans(ev.question, ev.held_spans, np.zeros(1, np.float32),
-                            np.zeros((len(ev.held_spans), 1), np.float32), ev.idf, ev.qtype)
-        docs = {sp.doc_id for sp in ev.held_spans if sp.coverage >= bar}
-        return [sp for sp in ev.held_spans if sp.doc_id in docs]
+            ev.held_spans = self._coverage_pass(ev, ev.held)
+        return _of_docs_covering(ev.held_spans, bar)
 
     def _further_covering(self, ev: Evidence, bar: float) -> list[Span]:
         """_held_covering for the further articles' passages (Hit.further)."""
         if ev.further_spans is None:
-            ev.further_spans = [sp for sp in candidate_spans(ev.further) if not is_question_shaped(sp.text)]
-            if ev.further_spans:
-                score_spans(ev.question, ev.further_spans, np.zeros(1, np.float32),
-                            np.zeros((len(ev.further_spans), 1), np.float32), ev.idf, ev.qtype)
-        docs = {sp.doc_id for sp in ev.further_spans if sp.coverage >= bar}
-        return [sp for sp in ev.further_spans if sp.doc_id in docs]
+            ev.further_spans = self._coverage_pass(ev, ev.further)
+        return _of_docs_covering(ev.further_spans, bar)
+
+    @staticmethod
+    def _coverage_pass(ev: Evidence, hits: list[Hit]) -> list[Span]:
+        """The sentences (not question-shaped) of `hits`, scored with similarity 0 for all: only
+        the coverage of this pass is used."""
+        spans = [sp for sp in candidate_spans(hits) if not is_question_shaped(sp.text)]
+        if spans:
+            score_spans(ev.question, spans, np.zeros(1, np.float32), np.zeros((len(spans), 1), np.float32),
+                        ev.idf, ev.qtype)
+        return spans
 
     def _held_ranked(self, ev: Evidence, spans: list[Span]) -> list[Span]:
         """Those sentences scored in full (similarity too), best first. Only the sentences of
