@@ -25,7 +25,8 @@ DEFAULT_TRAIN_JSON = Path("../shared/datasets/squad2-train/squad2-train.json")
 CALIBRATION_ARTICLES = ("Imperialism", "Harvard_University")
 
 # The corpora the product is measured on: nothing is trained or fitted on them, their text included.
-MEASURING_CORPORA = ("conflict_corpus", "events_corpus", "regional_corpus", "coastal_corpus", "upland_corpus")
+MEASURING_CORPORA = ("conflict_corpus", "events_corpus", "regional_corpus", "coastal_corpus", "upland_corpus",
+                     "basin_corpus")
 
 
 def is_measuring_set(path: Path | str) -> bool:
