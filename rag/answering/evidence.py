@@ -177,7 +177,7 @@ FEATURES = ("margin", "span_score", "null_score", "sent_score", "sent_coverage",
             "sent_type_ok", "sent_position", "chunk_position", "type_known", "type_match",
             "answer_words", "answer_in_question", "unknown_terms", "best_coverage", "best_similarity",
             "rank_among_candidates", "margin_gap", "from_rules", "from_reader", "reader_and_rules_agree",
-            "names_missing_here", "span_gap", "agreeing_passages", "chunk_score", "verifier", "type_fit")
+            "names_missing_here", "span_gap", "agreeing_passages", "chunk_score", "verifier")
 
 SPAN_GAP_CAP = 15.0  # start+end logits: a lead this large over every rival span is already certain
 
@@ -261,9 +261,6 @@ def candidate_features(ev: Evidence, cands: list[Candidate]) -> None:
             # the answer verifier's logit (answering/verifier.py), set by Answerer.verify when
             # the reader folder has a verifier; 0 without one (no decision then uses it)
             "verifier": 0.0,
-            # the answer-type model's logit (answering/answertype.py), set by Answerer.type_fit
-            # when the reader folder has one; 0 without one
-            "type_fit": 0.0,
         }
 
 

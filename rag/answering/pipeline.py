@@ -28,8 +28,6 @@ from ..planted import is_layout_token, is_question_shaped, screen_hits
 from ..provenance import lead_by_provenance
 from ..retrieve import Hit
 from ..textnorm import terms
-from .answertype import AnswerTypeModel, question_form
-from .answertype import load as load_answer_type
 from .corroborate import ArticleAnswer, compared_as, cross_check, looks_like_person
 from .decide import DecisionModel, load_decision, rank_candidates
 from .evidence import (Candidate, Evidence, candidate_features, passages_to_read, read_key, reading_window,
@@ -106,7 +104,6 @@ class Answerer:
         self._reader = reader
         self._decision = decision
         self._verifier = _UNSET
-        self._answer_type = _UNSET
         self.tuning = tuning
 
     @property
@@ -137,29 +134,6 @@ class Answerer:
             else:
                 self._verifier = None
         return self._verifier
-
-    @property
-    def answer_type(self) -> Optional[AnswerTypeModel]:
-        """The answer-type model kept beside the reader (`<reader>/answer_type.json`), or None."""
-        if self._answer_type is _UNSET:
-            self._answer_type = load_answer_type(self.settings.reader.path)
-        return self._answer_type
-
-    @answer_type.setter
-    def answer_type(self, model: Optional[AnswerTypeModel]) -> None:
-        self._answer_type = model
-
-    def type_fit(self, ev: Evidence, cands: list[Candidate]) -> list[Candidate]:
-        """Each candidate's answer-type logit (the feature "type_fit"), and the candidates left
-        once those of the wrong kind for the question are vetoed (answertype.py: a model and a
-        threshold fitted on training and development data, `rag fit-answer-type`)."""
-        model = self.answer_type
-        if model is None or not cands:
-            return cands
-        form = question_form(ev.question)
-        for c in cands:
-            c.features["type_fit"] = model.logit(form, c.text)
-        return [c for c in cands if not model.vetoes(c.features["type_fit"])]
 
     def verify(self, ev: Evidence, cands: list[Candidate]) -> None:
         """The verifier's logit of each candidate, read in its sentence and the one before
@@ -224,7 +198,7 @@ class Answerer:
             cands += self._rule_candidates(ev, hits, scorers, rank_of, cands)
         candidate_features(ev, cands)
         self.verify(ev, cands)
-        return self.type_fit(ev, merge_nested(rank_candidates(self.decision, cands)))
+        return merge_nested(rank_candidates(self.decision, cands))
 
     def prefetch(self, ev: Evidence, hits: list[Hit]) -> None:
         """Read the passages not read yet for this question, in one reader call (one batch

@@ -27,13 +27,8 @@ def _fit_decision(argv):
     return run(argv)
 
 
-def _fit_answer_type(argv):
-    from ..training.fit_answer_type import main as run
-    return run(argv)
-
-
 TRAINING_COMMANDS = {"train-reader": _train_reader, "train-verifier": _train_verifier,
-                     "fit-decision": _fit_decision, "fit-answer-type": _fit_answer_type}
+                     "fit-decision": _fit_decision}
 
 
 def build_parser() -> argparse.ArgumentParser:

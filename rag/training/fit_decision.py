@@ -115,7 +115,7 @@ def candidate_rows(ev, golds: list[str]) -> list[dict]:
             for c in ev.candidates]
 
 
-def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True, veto: bool = True) -> list[dict]:
+def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True) -> list[dict]:
     """Per question of a news development set (a gold .jsonl beside its article folder, e.g.
     eval/newsdev/civic_dev_gold.jsonl and eval/newsdev/civic_dev/): its candidates' features
     and F1, asked through the real pipeline over that corpus alone. No reader was trained on
@@ -124,8 +124,7 @@ def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True, veto:
     Why: a decision fitted on Wikipedia alone kept false abstention at .15 there and let it
     reach .19-.29 on invented news (stop 9); these rows let the fit see news. Each question's
     group ("news/CORPUS/EVENT") is its event, so leaving one group out holds out a whole
-    event's articles, as leaving one SQuAD article out does. `veto=False` keeps the candidates
-    the answer-type veto would drop (answering/answertype.py)."""
+    event's articles, as leaving one SQuAD article out does."""
     from ..assistant import Assistant
     from ..evaluate.samples import load_gold
     from ..settings import Settings
@@ -145,8 +144,6 @@ def collect_news(reader_dir: Path, gold_path: Path, progress: bool = True, veto:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-fit-news-") as tmp:
         a = Assistant(index_dir=Path(tmp), settings=settings, bootstrap=False)
-        if not veto:
-            a.answerer.answer_type = None  # every candidate (fit_answer_type fits the veto itself)
         report = a.ingest([corpus])
         if not report.ok:
             raise SystemExit(f"could not index {corpus}: {report.refused}")
