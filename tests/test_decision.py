@@ -450,3 +450,21 @@ def test_fit_decision_standardises_the_verified_gate_on_the_picked_candidates():
     s_gated = scores_at(outcomes(rows, gated), gated.threshold)
     assert s_gated["false_abstention"] <= 0.2 and s_plain["false_abstention"] <= 0.2  # thresholds chosen out of fold
     assert s_gated["abstention_recall"] > s_plain["abstention_recall"] + 0.2
+
+
+def test_every_measuring_set_is_refused_for_fitting_and_the_development_sets_are_not():
+    """Each corpus with a gold file under tests/data is a measuring set (the basin corpus, added
+    2026-11-27, was missing from the list until a later stop), as are the gold set, its articles
+    and the Rhine benchmark; the news development sets are what fitting may use."""
+    from rag.training.squad import is_measuring_set
+
+    root = Path(__file__).resolve().parent.parent
+    golds = sorted((root / "tests" / "data").glob("*_gold.jsonl"))
+    assert len(golds) >= 6
+    for g in golds:
+        assert is_measuring_set(g), g
+        assert is_measuring_set(g.with_name(g.name.removesuffix("_gold.jsonl"))), g
+    assert is_measuring_set(root / "eval" / "gold.jsonl") and is_measuring_set(root / "rag" / "data" / "articles")
+    assert is_measuring_set("../shared/benchmarks/squad2-rhine/gold.jsonl")
+    for dev in sorted((root / "eval" / "newsdev").glob("*_gold.jsonl")):
+        assert not is_measuring_set(dev) and not is_measuring_set(dev.with_name(dev.name.removesuffix("_gold.jsonl")))
