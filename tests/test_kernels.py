@@ -182,6 +182,8 @@ def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, ke
     assert hardware.cpu_info()["model"] in r.stdout
     assert all(f in r.stdout for f in hardware.cpu_info()["flags"])
     assert "embedding kernel: " + chosen in r.stdout and "(auto: measured on this machine" in r.stdout
+    # the span reader follows the kernel: bf16 autocast with torch-bf16, fp32 elsewhere
+    assert f"span reader: {'bf16 autocast' if chosen == 'torch-bf16' else 'fp32'}: follows the embedding kernel" in r.stdout
     for k in {chosen, entry["query"]}:
         assert f"embedding kernel {k} reproduces the stored vectors" in r.stdout
     # --json in this process (a second `rag doctor` process would only load the models again)
@@ -190,6 +192,7 @@ def test_doctor_shows_the_machine_and_kernel_and_checks_the_vectors(tmp_path, ke
     assert main(["doctor", "--json", "--index", str(idx)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["kernel"]["name"] == chosen
+    assert report["reader_compute"] == ("bf16" if chosen == "torch-bf16" else "fp32")
     assert report["machine"]["flags"] == hardware.cpu_info()["flags"]
 
     # a kernel that does not reproduce the index's vectors (int8 forced onto it) is a problem

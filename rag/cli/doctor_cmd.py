@@ -12,6 +12,7 @@ def cmd_doctor(args) -> int:
     from ..assistant import Assistant
     from ..doctor import check, repair
     from ..errors import IndexMismatchError
+    from ..answering.reader import reader_precision
     from ..hardware import describe, library_versions
     from ..kernels import choose
     from ..settings import Settings
@@ -20,7 +21,9 @@ def cmd_doctor(args) -> int:
     emb = settings.embedding
     choice = choose(emb.provider, emb.model, emb.batch_size, emb.kernel_cache, recalibrate=args.recalibrate)
     libs = ", ".join(f"{k} {v}" for k, v in library_versions().items() if v)
-    machine_lines = [f"machine: {describe()}; {libs}", f"embedding kernel: {choice.summary()}"]
+    bf16, why = reader_precision(settings)  # the reader follows the kernel chosen above
+    machine_lines = [f"machine: {describe()}; {libs}", f"embedding kernel: {choice.summary()}",
+                     f"span reader: {why}"]
     if not args.json:
         print("\n".join(machine_lines))
     index_dir = Path(args.index) if args.index is not None else settings.index_dir
@@ -35,7 +38,8 @@ def cmd_doctor(args) -> int:
         return e.exit_code
     report = repair(a) if args.repair else check(a)
     if args.json:
-        print(json.dumps({**report.to_dict(), "machine": choice.machine, "kernel": choice.to_dict()},
+        print(json.dumps({**report.to_dict(), "machine": choice.machine, "kernel": choice.to_dict(),
+                          "reader_compute": "bf16" if bf16 else "fp32"},
                          ensure_ascii=False, indent=2))
     else:
         print(report.render())
