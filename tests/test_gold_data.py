@@ -51,6 +51,13 @@ SETS = {
     "civic_dev": (ROOT / "eval" / "newsdev" / "civic_dev_gold.jsonl",
                   ROOT / "eval" / "newsdev" / "civic_dev", 80,
                   {"unanswerable": 25, "corroborated": 14, "conflict": 10, "single-source": 12}),
+    # two more, written blind on 2026-11-28 by two other helpers (infrastructure and society)
+    "works_dev": (ROOT / "eval" / "newsdev" / "works_dev_gold.jsonl",
+                  ROOT / "eval" / "newsdev" / "works_dev", 150,
+                  {"unanswerable": 30, "corroborated": 36, "conflict": 14, "single-source": 26}),
+    "society_dev": (ROOT / "eval" / "newsdev" / "society_dev_gold.jsonl",
+                    ROOT / "eval" / "newsdev" / "society_dev", 150,
+                    {"unanswerable": 30, "corroborated": 36, "conflict": 14, "single-source": 26}),
 }
 KINDS = {"figure", "date", "name", "money", "list", "place", "other"}
 TAGS = KINDS | {"paraphrase", "no-diacritics", "corroborated", "conflict", "unanswerable",
@@ -267,7 +274,8 @@ def test_sources_and_values_name_the_articles(gold):
             assert len({norm(v["value"]) for v in r["values"]}) >= 2, f"{r['id']}: a conflict has 2+ values"
 
 
-@pytest.mark.parametrize("corpus", ["events_corpus", "regional_corpus", "coastal_corpus", "upland_corpus", "field_dev", "civic_dev"])
+@pytest.mark.parametrize("corpus", ["events_corpus", "regional_corpus", "coastal_corpus", "upland_corpus", "field_dev",
+                                    "civic_dev", "works_dev", "society_dev"])
 def test_fresh_corpus_articles(corpus):
     """The fresh corpora: mixed formats, 4+ outlets, every article cited by some question; a
     measuring set's README says never to tune on it, a development set's says what it is for."""
